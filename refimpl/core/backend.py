@@ -1,0 +1,100 @@
+"""One name, several implementations: the kernel registry.
+
+Every hot loop of the library exists twice (``"numpy"``: a readable, vectorised reference;
+``"numba"``: a jitted kernel) and, where the design asks for it, a third time (``"cuda"``: a
+``numba.cuda`` kernel). All are registered under one name and called alike; callers choose with
+``backend=``::
+
+    from refimpl.core import backend
+
+    @backend.register("two_layer_squared_error_gradient", "numpy")
+    def _reference(X, Y, U, V, scale): ...
+
+    kernel = backend.get_kernel("two_layer_squared_error_gradient", backend="numba")
+
+CUDA implementations are registered by import path (``register_lazy``) so that ``numba.cuda`` is
+imported only when a CUDA kernel is asked for. Tests prove that the implementations agree.
+
+Set ``NUMBA_DISABLE_JIT=1`` to run every ``"numba"`` kernel as plain Python and step through it in a
+debugger; set ``NUMBA_ENABLE_CUDASIM=1`` (before numba is imported) to run the ``"cuda"`` kernels on
+the CPU simulator.
+"""
+
+import importlib
+
+from refimpl.core.validate import check_choice
+
+BACKENDS = ("numpy", "numba", "cuda")
+
+_kernels = {}  # name -> {backend: callable or "module:attribute"}
+
+
+def register(name, backend):
+    """Decorator registering ``function`` as the ``backend`` implementation of kernel ``name``."""
+    check_choice("backend", backend, BACKENDS)
+
+    def decorate(function):
+        _kernels.setdefault(name, {})[backend] = function
+        return function
+
+    return decorate
+
+
+def register_lazy(name, backend, target):
+    """Register ``"package.module:attribute"`` as the ``backend`` implementation of ``name``.
+
+    The module is imported on the first :func:`get_kernel` call that asks for it.
+    """
+    check_choice("backend", backend, BACKENDS)
+    _kernels.setdefault(name, {})[backend] = target
+
+
+def get_kernel(name, backend="numba"):
+    """Return the ``backend`` implementation of kernel ``name``.
+
+    Raises
+    ------
+    KeyError
+        If no kernel of that name is registered.
+    ValueError
+        If ``backend`` is not one of the registered implementations of ``name``.
+    RuntimeError
+        If ``backend`` is ``"cuda"`` and neither a GPU nor the CUDA simulator is available.
+    """
+    if name not in _kernels:
+        raise KeyError(f"no kernel named {name!r}; registered: {', '.join(sorted(_kernels))}")
+    implementations = _kernels[name]
+    check_choice("backend", backend, tuple(implementations))
+    if backend == "cuda" and not cuda_available():
+        raise RuntimeError(
+            f"backend='cuda' for {name!r} needs a CUDA GPU with the numba-cuda package "
+            "(pip install 'refimpl[cuda]'), or NUMBA_ENABLE_CUDASIM=1 set before numba is imported"
+        )
+    implementation = implementations[backend]
+    if isinstance(implementation, str):
+        module_name, attribute = implementation.split(":")
+        implementation = getattr(importlib.import_module(module_name), attribute)
+        implementations[backend] = implementation
+    return implementation
+
+
+def backends_of(name):
+    """The backends that implement kernel ``name``, in the order numpy, numba, cuda."""
+    return tuple(b for b in BACKENDS if b in _kernels.get(name, {}))
+
+
+def kernel_names():
+    """Sorted names of every registered kernel."""
+    return sorted(_kernels)
+
+
+def cuda_available():
+    """True when ``numba.cuda`` can run kernels: a GPU is present or the simulator is enabled."""
+    try:
+        from numba import cuda
+    except ImportError:
+        return False
+    try:
+        return bool(cuda.is_available())
+    except Exception:  # a broken driver install reports itself in many ways; none can run kernels
+        return False

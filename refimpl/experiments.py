@@ -1,0 +1,353 @@
+"""The experiment contract: a registry of named experiments and the :class:`Run` each one receives.
+
+A topic registers its experiments in ``refimpl/<topic>/experiment.py``::
+
+    @dataclass(frozen=True)
+    class Settings:
+        steps: int = 2000
+
+    @register_experiment("tutorial", quick=Settings(steps=200), full=Settings(),
+                         claims=[Claim("mnist.cnn.test_accuracy", "≈ 0.95 (slides)", expected=(0.9, 1.0))])
+    def tutorial(run, settings):
+        run.record("mnist.cnn.test_accuracy", accuracy)
+        run.save_figure(fig, "loss_surface")
+
+:func:`run_experiment` gives the function a :class:`Run` that owns the seed (a
+``numpy.random.Generator``), the output folder and the results. The run is staged in a hidden folder
+and moved to ``DIR/NAME/`` only when it succeeds, so a failed run leaves the previous results intact.
+Each run writes ``results.json`` (measured numbers, settings, seed, versions), ``metrics.csv`` for
+curves and PNG figures. :func:`write_report` collects every run into ``DIR/REPORT.md``, the source
+document's claims beside our measured values.
+"""
+
+import csv
+import dataclasses
+import importlib
+import importlib.util
+import io
+import json
+import os
+import pkgutil
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import refimpl
+from refimpl.core.validate import check_finite_step, check_int
+
+RESULTS_FILE = "results.json"
+METRICS_FILE = "metrics.csv"
+REPORT_FILE = "REPORT.md"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A number the source document states, and the results key where we put ours.
+
+    ``expected`` = (low, high), when given, is the range that counts as agreeing with the source.
+    """
+
+    key: str
+    source: str
+    expected: tuple = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    function: object
+    quick: object
+    full: object
+    description: str
+    claims: tuple = ()
+
+
+_experiments = {}
+
+
+def register_experiment(name, *, quick, full, claims=(), description=None):
+    """Decorator registering ``function(run, settings)`` as experiment ``name``.
+
+    ``quick`` and ``full`` are frozen dataclass instances of the experiment's settings; ``--quick``
+    selects the first. The description defaults to the first line of the function's docstring.
+    """
+    for label, settings in (("quick", quick), ("full", full)):
+        if not dataclasses.is_dataclass(settings):
+            raise TypeError(f"{label} settings of experiment {name!r} must be a dataclass instance")
+
+    def decorate(function):
+        summary = description or (function.__doc__ or name).strip().splitlines()[0]
+        _experiments[name] = Experiment(name, function, quick, full, summary, tuple(claims))
+        return function
+
+    return decorate
+
+
+def _discover(module_name):
+    """Import ``refimpl.<topic>.<module_name>`` for every topic that has one (they register themselves)."""
+    for topic in pkgutil.iter_modules(refimpl.__path__):
+        full_name = f"refimpl.{topic.name}.{module_name}"
+        if topic.ispkg and importlib.util.find_spec(full_name) is not None:
+            importlib.import_module(full_name)
+
+
+def experiments():
+    """Every registered experiment by name, after importing each topic's ``experiment`` module."""
+    _discover("experiment")
+    return dict(sorted(_experiments.items()))
+
+
+def get_experiment(name):
+    registry = experiments()
+    if name not in registry:
+        raise KeyError(f"no experiment named {name!r}; known: {', '.join(registry) or 'none'}")
+    return registry[name]
+
+
+class Run:
+    """What an experiment receives: seed and generator, output folder, results, figures and progress.
+
+    Attributes
+    ----------
+    name : str
+    folder : pathlib.Path, where files of this run are written (a staging folder while it runs)
+    seed : int
+    rng : numpy.random.Generator, seeded with ``seed``; the only source of randomness of a run
+    quick : bool
+    mnist_dir : str or None, a folder of full-MNIST IDX files, or None for the bundled subset
+    results : dict, nested; filled with :meth:`record`
+    """
+
+    def __init__(self, name, folder, *, seed=0, quick=False, mnist_dir=None, progress=None):
+        self.name = name
+        self.folder = Path(folder)
+        self.seed = check_int("seed", seed, minimum=0)
+        self.rng = np.random.default_rng(self.seed)
+        self.quick = quick
+        self.mnist_dir = mnist_dir
+        self.results = {}
+        self._progress = progress
+
+    def record(self, key, value):
+        """Store ``value`` under the dotted ``key`` (``"mnist.cnn.test_accuracy"``) of the results."""
+        *parents, leaf = key.split(".")
+        node = self.results
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _plain(value)
+
+    def lookup(self, key):
+        """The value recorded under the dotted ``key``."""
+        return lookup(self.results, key)
+
+    def write_metrics(self, columns, filename=METRICS_FILE):
+        """Write curves to CSV: ``columns`` maps a column name to a sequence (all of equal length)."""
+        lengths = {name: len(values) for name, values in columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"metric columns must have equal lengths; got {lengths}")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(zip(*(map(_plain, values) for values in columns.values())))
+        atomic_write(self.folder / filename, buffer.getvalue())
+
+    def save_figure(self, figure, name):
+        """Save a matplotlib figure as ``NAME.png`` at 150 dpi and close it; returns the path."""
+        import matplotlib.pyplot as plt
+
+        path = self.folder / f"{name}.png"
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+        plt.close(figure)
+        atomic_write(path, buffer.getvalue())
+        return path
+
+    def progress(self, iterable, *, total=None, desc=None):
+        """Wrap a long loop in a tqdm bar; shown only on a terminal unless the run was told otherwise."""
+        return tqdm(iterable, total=total, desc=desc or self.name, disable=self._progress_disabled(),
+                    leave=False, dynamic_ncols=True)
+
+    def _progress_disabled(self):
+        return None if self._progress is None else not self._progress
+
+    def check_finite(self, step, total, **values):
+        """Stop the run with ``FloatingPointError`` naming the step if a value is NaN or infinite."""
+        check_finite_step(step, total, **values)
+
+    def write_results(self, settings, elapsed_seconds):
+        """Write ``results.json``: the measured results, settings, seed and versions."""
+        document = {
+            "experiment": self.name,
+            "quick": self.quick,
+            "seed": self.seed,
+            "settings": _plain(dataclasses.asdict(settings)),
+            "elapsed_seconds": round(elapsed_seconds, 3),
+            "versions": versions(),
+            "results": self.results,
+        }
+        atomic_write(self.folder / RESULTS_FILE, json.dumps(document, indent=2, sort_keys=False) + "\n")
+
+
+def run_experiment(name, *, quick=False, seed=0, out_dir="figures", mnist_dir=None, progress=None,
+                   settings=None):
+    """Run experiment ``name`` and move its files into ``out_dir/name`` when it succeeds.
+
+    Parameters
+    ----------
+    quick : bool, use the experiment's quick settings
+    seed : int, seed of the run's generator; a fixed seed gives identical results
+    out_dir : path, parent folder of the run's folder
+    mnist_dir : path, optional, folder of full-MNIST IDX files (default: bundled subset)
+    progress : bool or None, show progress bars (None: only on a terminal)
+    settings : dataclass instance, optional, overrides the quick/full settings (tests use this)
+
+    Returns
+    -------
+    dict, the results document written to ``results.json``.
+    """
+    experiment = get_experiment(name)
+    chosen = settings if settings is not None else (experiment.quick if quick else experiment.full)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_dir))
+    run = Run(name, staging, seed=seed, quick=quick, mnist_dir=mnist_dir, progress=progress)
+    start = time.perf_counter()
+    try:
+        experiment.function(run, chosen)
+        run.write_results(chosen, time.perf_counter() - start)
+    except BaseException as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, Exception):
+            error.add_note(f"nothing was written to {out_dir / name}")
+        raise
+    _replace_folder(staging, out_dir / name)
+    return json.loads((out_dir / name / RESULTS_FILE).read_text())
+
+
+def _replace_folder(source, target):
+    """Move ``source`` to ``target``, replacing an existing ``target`` with two renames."""
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
+        os.replace(target, retired / target.name)
+        os.replace(source, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(source, target)
+
+
+def write_report(out_dir="figures", names=None):
+    """Write ``out_dir/REPORT.md`` from the ``results.json`` of each experiment that has run."""
+    out_dir = Path(out_dir)
+    registry = experiments()
+    sections = ["# refimpl: reproduction report\n",
+                "Each section puts what the source document claims beside what this run measured. "
+                "Generated by `refimpl reproduce`; every number comes from the run recorded in "
+                "that experiment's `results.json`.\n"]
+    for name in names or registry:
+        results_path = out_dir / name / RESULTS_FILE
+        if not results_path.exists():
+            sections.append(f"## {name}\n\nNot run: {results_path} does not exist.\n")
+            continue
+        sections.append(_report_section(registry[name], json.loads(results_path.read_text()), out_dir / name))
+    path = out_dir / REPORT_FILE
+    atomic_write(path, "\n".join(sections))
+    return path
+
+
+def _report_section(experiment, document, folder):
+    mode = "quick" if document["quick"] else "full"
+    lines = [f"## {experiment.name}\n", f"{experiment.description}\n",
+             f"Setting: {mode}, seed {document['seed']}, {document['elapsed_seconds']:.1f} s.\n"]
+    if experiment.claims:
+        lines += ["| quantity | source | measured | agreement |", "|---|---|---|---|"]
+        for claim in experiment.claims:
+            measured = lookup(document["results"], claim.key, default=None)
+            lines.append(f"| `{claim.key}` | {claim.source} | {_format(measured)} | "
+                         f"{_agreement(measured, claim.expected)} |")
+        lines.append("")
+    lines += [f"![{png.stem}]({experiment.name}/{png.name})" for png in sorted(folder.glob("*.png"))]
+    return "\n".join(lines) + "\n"
+
+
+def _agreement(measured, expected):
+    if expected is None:
+        return "(no range stated)"
+    if measured is None:
+        return "not measured"
+    low, high = expected
+    values = np.ravel(np.asarray(measured, dtype=float))
+    inside = np.all((values >= low) & (values <= high))
+    return f"within [{low:g}, {high:g}]" if inside else f"**outside** [{low:g}, {high:g}]"
+
+
+def _format(value):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and len(value) <= 8:
+        return ", ".join(_format(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_format(v)}" for k, v in value.items())
+    return str(value)
+
+
+def lookup(results, key, default=KeyError):
+    """The value under a dotted ``key`` of nested dicts; ``default`` when given and absent."""
+    node = results
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            if default is KeyError:
+                raise KeyError(f"results have no {key!r} (missing at {part!r})")
+            return default
+        node = node[part]
+    return node
+
+
+def atomic_write(path, data):
+    """Write ``data`` (str or bytes) to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, mode) as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return path
+
+
+def versions():
+    """Versions of Python, the platform and the packages a result depends on."""
+    import matplotlib
+    import numba
+    import scipy
+
+    return {"refimpl": refimpl.__version__, "python": sys.version.split()[0], "platform": platform.platform(),
+            "numpy": np.__version__, "numba": numba.__version__, "scipy": scipy.__version__,
+            "matplotlib": matplotlib.__version__}
+
+
+def _plain(value):
+    """Convert NumPy scalars and arrays (also inside dicts and lists) to JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)  # JSON has no NaN/inf; keep them visible as strings
+    return value
