@@ -114,3 +114,16 @@ def test_binary_cross_entropy_matches_torch(inputs):
     loss, dlogits = losses.binary_cross_entropy_with_logits(logits, targets)
     value, grads = torch_gradients(lambda z: _bce(z, torch.tensor(targets)), logits)
     assert_close([loss, dlogits], [value, grads[0]])
+
+
+@given(st.tuples(*(st.integers(1, 5) for _ in range(4))).flatmap(
+    lambda s: st.tuples(arrays((s[0], s[1])), arrays((s[0], s[3])), off_kink_arrays((s[2], s[1])),
+                        arrays((s[3], s[2])))))
+def test_two_layer_kernel_matches_torch(problem):
+    from refimpl.core.kernels import two_layer_squared_error_gradient
+
+    X, Y, U, V = problem
+    loss, dU, dV = two_layer_squared_error_gradient(X, Y, U, V, 0.3, backend="numba")
+    value, grads = torch_gradients(
+        lambda U, V: 0.5 * ((0.3 * torch.relu(torch.tensor(X) @ U.T) @ V.T - torch.tensor(Y)) ** 2).sum(), U, V)
+    assert_close([loss, dU, dV], [value, *grads])

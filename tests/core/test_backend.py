@@ -1,0 +1,31 @@
+"""The kernel registry: registration, lazy CUDA entries, clear errors."""
+
+import pytest
+
+from refimpl.core import backend
+
+
+def test_register_and_lazy_register_resolve():
+    @backend.register("test_kernel_square", "numpy")
+    def square(x):
+        return x * x
+
+    backend.register_lazy("test_kernel_square", "numba", "operator:mul")
+    assert backend.get_kernel("test_kernel_square", "numpy") is square
+    assert backend.get_kernel("test_kernel_square", "numba")(3, 4) == 12
+    assert backend.backends_of("test_kernel_square") == ("numpy", "numba")
+    assert "test_kernel_square" in backend.kernel_names()
+
+
+def test_unknown_kernel_and_backend_are_named():
+    with pytest.raises(KeyError, match="no kernel named 'nope'"):
+        backend.get_kernel("nope")
+    with pytest.raises(ValueError, match="backend must be one of 'numpy', 'numba', 'cuda'; got 'opencl'"):
+        backend.register("x", "opencl")
+
+
+def test_cuda_backend_without_gpu_or_simulator_says_how_to_get_one(monkeypatch):
+    backend.register_lazy("test_kernel_cuda_only", "cuda", "operator:add")
+    monkeypatch.setattr(backend, "cuda_available", lambda: False)
+    with pytest.raises(RuntimeError, match="NUMBA_ENABLE_CUDASIM=1"):
+        backend.get_kernel("test_kernel_cuda_only", "cuda")
