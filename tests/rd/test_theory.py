@@ -1,0 +1,165 @@
+"""Turing's linear stability analysis, proven against brute force and against the simulation itself."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+
+from refimpl import rd
+from refimpl.core.gradcheck import numerical_gradient
+from refimpl.rd import theory
+from tests.helpers import floats
+
+BRUSSELATOR = rd.brusselator(3.0, 9.0, 1.0, 10.0)
+
+
+@given(floats(0.01, 0.1), floats(0.01, 0.1), floats(0.1, 4.0), floats(0.1, 10.0), floats(-2.0, 2.0),
+       floats(-2.0, 2.0))
+def test_jacobian_matches_finite_differences(F, k, a, b, u, v):
+    for model in (rd.gray_scott(F, k), rd.brusselator(a, b), rd.schnakenberg(a, b, gamma=k * 10),
+                  rd.linear([[a, b], [F, -k]])):
+        point = [np.array(u), np.array(v)]
+        numerical = [numerical_gradient(lambda u, v, i=i: model.reaction(u, v)[i], point) for i in (0, 1)]
+        np.testing.assert_allclose(theory.jacobian(model, u, v), np.array(numerical, dtype=float),
+                                   rtol=1e-6, atol=1e-8, err_msg=model.name)
+
+
+@st.composite
+def stable_jacobians(draw):
+    """Jacobians stable without diffusion (tr < 0, det > 0) and two diffusivities, away from the onset."""
+    f_u, trace, determinant = draw(floats(-3, 3)), -draw(floats(0.01, 3)), draw(floats(0.01, 5))
+    f_v = draw(st.one_of(floats(-3, -0.05), floats(0.05, 3)))
+    g_v = trace - f_u
+    J = np.array([[f_u, f_v], [(f_u * g_v - determinant) / f_v, g_v]])  # tr J = trace, det J = determinant
+    D_u, D_v = draw(floats(0.05, 2.0)), draw(floats(0.05, 20.0))
+    cross = D_v * J[0, 0] + D_u * J[1, 1]
+    margin = cross * cross - 4 * D_u * D_v * determinant
+    assume(abs(cross) > 1e-2 and abs(margin) > 1e-2 * (cross * cross + 4 * D_u * D_v * determinant))
+    return J, D_u, D_v
+
+
+@given(stable_jacobians())
+def test_turing_predicate_holds_exactly_when_some_wavenumber_grows(case):
+    """(a), continuous: brute-force eigenvalues of J - k² D on a dense k² grid decide; the predicate agrees."""
+    J, D_u, D_v = case
+    band = theory.unstable_band(J, D_u, D_v)
+    k2 = np.concatenate([np.geomspace(1e-6, 1e4, 4000)] + ([np.linspace(*band, 101)[1:-1]] if band else []))
+    matrices = J - k2[:, None, None] * np.diag([D_u, D_v])
+    brute_force = np.linalg.eigvals(matrices).real.max(axis=1)
+    note(f"max growth {brute_force.max():.3e}, band {band}")
+    assert theory.is_turing_unstable(J, D_u, D_v) == bool(brute_force.max() > 0)
+    np.testing.assert_allclose(theory.dispersion_relation(J, D_u, D_v, k2), brute_force, rtol=1e-9, atol=1e-9)
+
+
+@given(stable_jacobians(), st.integers(2, 40), st.integers(1, 40), floats(0.2, 2.0))
+def test_lattice_unstable_modes_are_those_inside_the_band(case, n, m, h):
+    """(a), on the lattice: a mode grows iff its symbol μ lies in (k1², k2²); none grows without Turing."""
+    J, D_u, D_v = case
+    mu = theory.lattice_wavenumbers_squared((n, m), h)
+    growing = np.linalg.eigvals(J - mu[..., None, None] * np.diag([D_u, D_v])).real.max(axis=-1) > 0
+    band = theory.unstable_band(J, D_u, D_v)
+    if band is None:
+        assert not growing.any()
+    else:
+        inside = (mu > band[0]) & (mu < band[1])
+        near_edge = np.isclose(mu, band[0], rtol=1e-9) | np.isclose(mu, band[1], rtol=1e-9)
+        np.testing.assert_array_equal(growing[~near_edge], inside[~near_edge])
+
+
+@given(st.integers(1, 63), st.integers(0, 63))
+def test_lattice_symbol_is_the_eigenvalue_of_the_discrete_laplacian(p, q):
+    shape, h = (64, 48), 0.7
+    q = q % shape[1]
+    phase = theory._phase(shape, (p, q))
+    mu = theory.lattice_wavenumbers_squared(shape, h)[p, q]
+    np.testing.assert_allclose(rd.laplacian(phase.real, h), -mu * phase.real, atol=1e-10)
+
+
+def test_brusselator_reference_numbers():
+    J = theory.jacobian(BRUSSELATOR)
+    np.testing.assert_allclose(J, [[8.0, 9.0], [-9.0, -9.0]])
+    assert theory.is_turing_unstable(J, 1.0, 10.0)
+    assert theory.critical_diffusion_ratio(J) == pytest.approx(2.25)  # (b_c = (1 + a √(D_u/D_v))², notes §6.3)
+    assert theory.critical_wavenumber(J, 1.0, 10.0) == pytest.approx(np.sqrt(71 / 20))
+
+
+@given(stable_jacobians())
+def test_critical_ratio_and_wavenumber_mark_the_onset(case):
+    J, D_u, _ = case
+    assume(J[0, 0] > 0.05 and J[0, 1] * J[1, 0] < 0)
+    d_c = theory.critical_diffusion_ratio(J)
+    assume(np.isfinite(d_c) and d_c > 0)
+    assert theory.is_turing_unstable(J, D_u, D_u * d_c * (1 + 1e-6))
+    assert not theory.is_turing_unstable(J, D_u, D_u * d_c * (1 - 1e-6))
+    k_c = theory.critical_wavenumber(J, D_u, D_u * d_c)
+    growth_at_onset = theory.dispersion_relation(J, D_u, D_u * d_c, np.array([0.9, 1.0, 1.1]) * k_c**2)
+    assert abs(growth_at_onset[1]) < 1e-6 and growth_at_onset[[0, 2]].max() < growth_at_onset[1]
+
+
+def test_fastest_growing_wavenumber_is_the_maximum_of_the_dispersion_relation():
+    J = theory.jacobian(BRUSSELATOR)
+    k_max = theory.fastest_growing_wavenumber(J, 1.0, 10.0)
+    k2 = np.linspace(0.01, 8.0, 20001)
+    assert theory.dispersion_relation(J, 1.0, 10.0, k_max**2) >= theory.dispersion_relation(J, 1.0, 10.0, k2).max()
+
+
+MODES = [(0, 4), (6, 0), (8, 8), (12, 0), (20, 0), (24, 28), (0, 1), (1, 1), (2, 0), (32, 20)]
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_single_modes_grow_at_the_lattice_euler_rate(backend):
+    """(b): Brusselator a=3, b=9, D=(1, 10), 64², dt = 0.01, 400 steps; growing and decaying modes,
+    measured by projection on the seeded eigenvector, against ln|1 + dt λ(μ_pq)| / dt."""
+    dt, steps, shape = 0.01, 400 if backend == "numba" else 100, (64, 64)
+    signs = []
+    for mode in MODES:
+        u, v, rate = theory.seeded_mode(BRUSSELATOR, shape, mode, amplitude=1e-8)
+        u_end, v_end = rd.simulate(BRUSSELATOR, u, v, dt=dt, steps=steps, backend=backend)
+        ratio = theory.mode_coefficient(BRUSSELATOR, u_end, v_end, mode) / theory.mode_coefficient(
+            BRUSSELATOR, u, v, mode)
+        measured = np.log(abs(ratio)) / (steps * dt)
+        predicted = theory.euler_growth_rate(rate, dt)
+        assert measured == pytest.approx(predicted, rel=1e-4), mode
+        assert ratio == pytest.approx((1 + dt * rate) ** steps, rel=1e-4), mode  # the phase too
+        signs.append(np.sign(predicted))
+    assert signs.count(1) >= 4 and signs.count(-1) >= 4
+
+
+@settings(max_examples=5)
+@given(floats(5.0, 9.5), st.integers(0, 2**32 - 1))
+def test_pattern_from_noise_picks_a_wavelength_in_the_unstable_band(b, seed):
+    """(c): the FFT peak of the pattern that grows from small noise lies in the lattice unstable band."""
+    model, shape, dt = rd.brusselator(3.0, b, 1.0, 10.0), (64, 64), 0.01
+    u, v = rd.noisy_steady_state(np.random.default_rng(seed), model, shape, amplitude=1e-6)
+    u, v = rd.simulate(model, u, v, dt=dt, steps=300)
+    power = np.abs(np.fft.fft2(u - model.steady_state[0])) ** 2
+    power[0, 0] = 0
+    peak = np.unravel_index(np.argmax(power), shape)
+    mu = theory.lattice_wavenumbers_squared(shape)[peak]
+    band = theory.unstable_band(theory.jacobian(model), 1.0, 10.0)
+    note(f"peak {peak}, mu {mu:.3f}, band {band}")
+    assert band[0] < mu < band[1]
+    assert power.max() > 1e3 * np.median(power)  # a pattern did grow out of the noise
+
+
+@pytest.mark.parametrize("preset", sorted(rd.GRAY_SCOTT_PRESETS))
+def test_gray_scott_trivial_state_is_linearly_stable(preset):
+    """(e): (1, 0) is stable for every preset; patterns there need finite seeds (Pearson 1993)."""
+    model = rd.gray_scott_preset(preset)
+    J = theory.jacobian(model)
+    assert not theory.is_turing_unstable(J, model.D_u, model.D_v)
+    mu = theory.lattice_wavenumbers_squared((32, 32))
+    assert theory.dispersion_relation(J, model.D_u, model.D_v, mu).max() < 0
+    F, k = dict(model.parameters)["F"], dict(model.parameters)["k"]
+    states = theory.gray_scott_steady_states(F, k)
+    assert (len(states) == 1) == (F < 4 * (F + k) ** 2)
+    for state in states:
+        np.testing.assert_allclose(model.reaction(*state), 0.0, atol=1e-12)
+
+
+def test_gray_scott_small_perturbations_of_the_trivial_state_decay():
+    model = rd.gray_scott_preset("mitosis")
+    rng = np.random.default_rng(0)
+    u, v = 1 + 1e-3 * rng.standard_normal((32, 32)), 1e-3 * rng.uniform(0, 1, (32, 32))
+    u_end, v_end = rd.simulate(model, u, v, dt=1.0, steps=300)
+    assert np.abs(u_end - 1).max() < 0.2 * np.abs(u - 1).max() and np.abs(v_end).max() < 0.2 * np.abs(v).max()
