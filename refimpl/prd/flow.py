@@ -1,0 +1,204 @@
+r"""Gradient flow and gradient descent-ascent (GDA) of the PRD model (eq. 3).
+
+The generator follows :math:`\dot U = -\partial L/\partial U`, :math:`\dot V = -\partial L/\partial V`
+with L = L_sup ("without diffusion") or L = L_aug ("with diffusion"); the critic (W, a) is either frozen
+or *ascends* the WGAN objective :func:`refimpl.prd.model.critic_objective`, regularised by projection
+onto :math:`\|W\|_F \le L` (the theory, Theorem 2) or by the gradient penalty (the paper's practice).
+
+Two integrators: explicit Euler with step ``dt`` (:func:`train`, the gradients from the numba twins;
+what the experiments run) and, for small problems without projection or penalty, the continuous flow
+through :func:`scipy.integrate.solve_ivp` (:func:`integrate_flow`); the tests check that they agree on
+short horizons. :func:`joint_field` is the flow's vector field on one flat vector, also used for the
+Jacobian spectrum in :mod:`refimpl.prd.theory`.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from refimpl.core.validate import check_choice, check_int, check_positive, check_real
+from refimpl.prd import model
+
+
+@dataclass(frozen=True)
+class CriticSettings:
+    """How the adversary moves. All values are our choices (the paper publishes none of them).
+
+    rate : critic ascent step relative to the generator step ``dt`` (0 freezes the critic)
+    regulariser : "projection" (‖W‖_F ≤ bound, Theorem 2), "penalty" (WGAN-GP, weight ``penalty``) or "none"
+    bound : L of the projection;  penalty : λ_GP (10 in Gulrajani et al.);  steps : critic steps per
+    generator step (n_critic)
+    """
+
+    rate: float = 1.0
+    regulariser: str = "penalty"
+    bound: float = 1.0
+    penalty: float = 10.0
+    steps: int = 1
+
+    def __post_init__(self):
+        check_positive("rate", self.rate, allow_zero=True)
+        check_choice("regulariser", self.regulariser, ("projection", "penalty", "none"))
+        check_positive("bound", self.bound)
+        check_positive("penalty", self.penalty, allow_zero=True)
+        check_int("steps", self.steps, minimum=1)
+
+
+@dataclass
+class Trajectory:
+    """What :func:`train` records at its checkpoints (arrays over checkpoints) and the final state.
+
+    times : (k,) flow time t = step·dt;  drift_max, drift_mean : max_j and mean_j ‖u_j(t) − u_j(0)‖;
+    drift_U, drift_V : ‖U(t) − U(0)‖_F, ‖V(t) − V(0)‖_F;  residual : ‖Z(t) − Y‖_F;  loss_sup, loss_adv;
+    neuron_drift : (k, m) ‖u_j(t) − u_j(0)‖ for every neuron;  U, V, W, a : the final parameters.
+    """
+
+    times: np.ndarray
+    drift_max: np.ndarray
+    drift_mean: np.ndarray
+    drift_U: np.ndarray
+    drift_V: np.ndarray
+    residual: np.ndarray
+    loss_sup: np.ndarray
+    loss_adv: np.ndarray
+    neuron_drift: np.ndarray
+    U: np.ndarray
+    V: np.ndarray
+    W: np.ndarray = None
+    a: np.ndarray = None
+    extra: dict = field(default_factory=dict)
+
+
+def generator_field(X, Y, U, V, W=None, a=None, backend="numba"):
+    """The generator's flow −∇L: L_sup when W is None (no diffusion), else L_aug. Returns (L, U̇, V̇)."""
+    if W is None:
+        loss, dU, dV = model.supervised_gradient(X, Y, U, V, backend=backend)
+    else:
+        loss, dU, dV, _, _ = model.augmented_gradient(X, Y, U, V, W, a, backend=backend)
+    return loss, -dU, -dV
+
+
+def critic_step(rng, Y, Z, W, a, critic, step_size):
+    """One ascent step of the critic on J (with its regulariser); returns the new (W, a)."""
+    penalty = critic.penalty if critic.regulariser == "penalty" else 0.0
+    Y_hat = model.interpolates(rng, Y, Z) if penalty > 0 else None
+    _, dW, da = model.critic_objective(Y, Z, W, a, penalty=penalty, Y_hat=Y_hat)
+    W, a = W + step_size * dW, a + step_size * da
+    if critic.regulariser == "projection":
+        W = model.project_critic(W, critic.bound)
+    return W, a
+
+
+def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, train_V=True, rng=None,
+          checkpoints=50, backend="numba", progress=None):
+    r"""Explicit Euler on the flow (eq. 3): :math:`\theta_{k+1} = \theta_k - dt\,\nabla L(\theta_k)`.
+
+    Parameters
+    ----------
+    X : (n, d_in) unit rows;  Y : (n, d_out);  U : (m, d_in);  V : (d_out, m): the initial generator
+    dt : step; steps : number of steps; adversarial : L_aug (True, needs W, a) or L_sup (False)
+    W : (m_c, d_out), a : (m_c,) the initial critic;  critic : :class:`CriticSettings` (None: frozen)
+    train_V : False freezes the top layer (the setting of Theorems 1-2)
+    rng : numpy Generator, needed for the gradient penalty's interpolates
+    checkpoints : number of recorded points (plus t = 0);  progress : wraps the step loop (a tqdm-like)
+
+    Returns
+    -------
+    :class:`Trajectory`
+    """
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    dt, steps = check_positive("dt", dt), check_int("steps", steps, minimum=1)
+    if adversarial and W is None:
+        raise ValueError("adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
+    training_critic = adversarial and critic is not None and critic.rate > 0
+    if training_critic and critic.regulariser == "penalty" and rng is None:
+        raise ValueError("a critic with the gradient penalty needs rng for its interpolates")
+    if training_critic and critic.regulariser == "projection":
+        W = model.project_critic(W, critic.bound)
+    U0, V0 = U.copy(), V.copy()
+    record_at = set(np.unique(np.linspace(0, steps, checkpoints + 1).astype(int)).tolist())
+    rows = []
+    loop = range(steps + 1) if progress is None else progress(range(steps + 1))
+    for step in loop:
+        loss_sup, dU, dV = model.supervised_gradient(X, Y, U, V, backend=backend)
+        loss_adv = 0.0
+        if adversarial:
+            loss_adv, dU_adv, dV_adv, _, _ = model.adversarial_gradient(X, U, V, W, a, backend=backend)
+            dU, dV = dU - dU_adv, dV - dV_adv
+        if not np.isfinite(loss_sup) or not np.isfinite(loss_adv):
+            raise FloatingPointError(f"loss became non-finite at step {step} of {steps} (dt = {dt}); "
+                                     "use a smaller dt")
+        if step in record_at:
+            neuron_drift = np.linalg.norm(U - U0, axis=1)
+            rows.append((step * dt, neuron_drift.max(), neuron_drift.mean(), np.linalg.norm(U - U0),
+                         np.linalg.norm(V - V0), np.sqrt(2.0 * loss_sup), loss_sup, loss_adv, neuron_drift))
+        if step == steps:
+            break
+        if training_critic:
+            Z = model.generator_forward(X, U, V)
+            for _ in range(critic.steps):
+                W, a = critic_step(rng, Y, Z, W, a, critic, critic.rate * dt)
+        U = U - dt * dU
+        if train_V:
+            V = V - dt * dV
+    columns = list(zip(*rows))
+    arrays = [np.array(c) for c in columns[:-1]] + [np.stack(columns[-1])]
+    return Trajectory(*arrays, U=U, V=V, W=W, a=a)
+
+
+# ------------------------------------------------------------------------ flat fields, solve_ivp
+def pack(*arrays):
+    """Concatenate arrays into one flat vector; :func:`unpack` with their shapes undoes it."""
+    return np.concatenate([np.ravel(v) for v in arrays])
+
+
+def unpack(vector, shapes):
+    out, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(vector[start:start + size].reshape(shape))
+        start += size
+    return out
+
+
+def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=True, frozen=None,
+                backend="numpy"):
+    r"""The flow on a flat state: generator descent, and (``critic_rate`` > 0) critic ascent on J, no penalty.
+
+    ``shapes`` lists the shapes of the state's arrays: (U, V) for the generator alone (the critic, if
+    ``adversarial``, is ``frozen = (W, a)``) or (U, V, W, a) when the critic moves with the flow.
+    Returns the flat time derivative.
+    """
+    parts = unpack(vector, shapes)
+    U, V = parts[0], parts[1]
+    W, a = (parts[2], parts[3]) if len(parts) == 4 else (frozen if frozen is not None else (None, None))
+    _, dU, dV = generator_field(X, Y, U, V, W if adversarial else None, a, backend=backend)
+    derivatives = [dU, dV if train_V else np.zeros_like(dV)]
+    if len(parts) == 4:
+        Z = model.generator_forward(X, U, V)
+        _, dW, da = model.critic_objective(Y, Z, W, a)
+        derivatives += [critic_rate * dW, critic_rate * da]
+    return pack(*derivatives)
+
+
+def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rate=0.0, train_V=True,
+                   t_eval=None, rtol=1e-9, atol=1e-11):
+    """The continuous flow of :func:`joint_field` by ``solve_ivp`` (RK45) up to ``t_end``, for small problems.
+
+    The critic moves (ascent at ``critic_rate``, no regulariser) when ``critic_rate`` > 0, else stays
+    frozen. Returns (times, list of states), each state a list [U, V] or [U, V, W, a].
+    """
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    t_end = check_positive("t_end", t_end)
+    check_real("critic_rate", critic_rate)
+    moving_critic = adversarial and critic_rate > 0
+    state = [U, V, W, a] if moving_critic else [U, V]
+    shapes = [v.shape for v in state]
+    frozen = (W, a) if adversarial and not moving_critic else None
+    solution = solve_ivp(lambda t, y: joint_field(y, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate,
+                                                  train_V=train_V, frozen=frozen),
+                         (0.0, t_end), pack(*state), t_eval=t_eval, rtol=rtol, atol=atol)
+    if not solution.success:
+        raise RuntimeError(f"solve_ivp failed: {solution.message}")
+    return solution.t, [unpack(y, shapes) for y in solution.y.T]

@@ -1,0 +1,83 @@
+r"""Hot loops of the PRD model: the supervised and the adversarial gradients, as twins.
+
+``"prd_supervised_gradient"`` (L_sup, eqs. 48-49) *is* the core kernel
+:mod:`refimpl.core.kernels` (``two_layer_squared_error_gradient``, same NumPy and numba functions,
+registered again under this topic's name so that the CUDA twin of :mod:`refimpl.prd.cuda_kernels` sits
+beside them); its arguments are ``(X, Y, U, V, scale)``.
+
+``"prd_adversarial_gradient"`` (L_adv, eqs. 50-51 and the critic's gradients), arguments
+``(X, U, V, W, a, scale, critic_scale)`` with X (n, d_in), U (m, d_in), V (d_out, m), W (m_c, d_out),
+a (m_c,), returns ``(L_adv, dU, dV, dW, da)``:
+
+.. math::
+    P = XU^\top,\ H = \sigma(P),\ Z = sHV^\top,\ Q = ZW^\top,\ G = c\,1\{Q>0\}\odot a, \\
+    L_{adv} = c \textstyle\sum_{p,r} a_r \sigma(Q_{pr}),\ dW = G^\top Z,\ da = c \textstyle\sum_p \sigma(Q_{p,:}),\
+    dV = s (GW)^\top H,\ dU = (s\, GWV \odot 1\{P>0\})^\top X
+
+NumPy reference, numba twin (BLAS products, masks fused in one pass, serial: n·m_c is small
+beside the products, and a ``parallel=True`` kernel costs seconds of compilation), CUDA twin registered
+lazily.
+"""
+
+import numpy as np
+from numba import njit
+
+from refimpl.core import kernels as core_kernels
+from refimpl.core.backend import register, register_lazy
+
+SUPERVISED = "prd_supervised_gradient"
+ADVERSARIAL = "prd_adversarial_gradient"
+
+register(SUPERVISED, "numpy")(core_kernels.two_layer_squared_error_gradient_numpy)
+register(SUPERVISED, "numba")(core_kernels.two_layer_squared_error_gradient_numba)
+register_lazy(SUPERVISED, "cuda", "refimpl.prd.cuda_kernels:supervised_gradient_cuda")
+register_lazy(ADVERSARIAL, "cuda", "refimpl.prd.cuda_kernels:adversarial_gradient_cuda")
+
+
+@register(ADVERSARIAL, "numpy")
+def adversarial_gradient_numpy(X, U, V, W, a, scale, critic_scale):
+    """NumPy reference; see the module docstring for the equations."""
+    pre_activation = X @ U.T  # (n, m)
+    hidden = np.maximum(pre_activation, 0.0)
+    Z = scale * hidden @ V.T  # (n, d_out), the generator's outputs
+    Q = Z @ W.T  # (n, m_c), the critic's pre-activations
+    G = critic_scale * (Q > 0) * a  # ∂L_adv/∂Q
+    dZ = G @ W  # (n, d_out)
+    dhidden = scale * (dZ @ V) * (pre_activation > 0)
+    loss = critic_scale * float(np.sum(np.maximum(Q, 0.0) @ a))
+    return loss, dhidden.T @ X, scale * dZ.T @ hidden, G.T @ Z, critic_scale * np.maximum(Q, 0.0).sum(axis=0)
+
+
+@register(ADVERSARIAL, "numba")
+def adversarial_gradient_numba(X, U, V, W, a, scale, critic_scale):
+    """numba twin: products to BLAS, the ReLUs, masks and sums fused."""
+    X, U, V, W, a = (np.ascontiguousarray(v, dtype=np.float64) for v in (X, U, V, W, a))
+    loss, dU, dV, dW, da = _adversarial_gradient(X, U, V, W, a, float(scale), float(critic_scale))
+    return float(loss), dU, dV, dW, da
+
+
+@njit(cache=True)
+def _adversarial_gradient(X, U, V, W, a, scale, critic_scale):
+    n, m, m_c = X.shape[0], U.shape[0], W.shape[0]
+    pre_activation = np.dot(X, U.T)
+    hidden = np.empty_like(pre_activation)
+    for p in range(n):
+        for j in range(m):
+            hidden[p, j] = max(pre_activation[p, j], 0.0)
+    Z = scale * np.dot(hidden, V.T)
+    Q = np.dot(Z, W.T)
+    G = np.zeros_like(Q)
+    da = np.zeros(m_c)
+    loss = 0.0
+    for p in range(n):
+        for r in range(m_c):
+            if Q[p, r] > 0:
+                G[p, r] = critic_scale * a[r]
+                da[r] += Q[p, r]
+                loss += a[r] * Q[p, r]
+    dZ = np.dot(G, W)
+    dhidden = np.dot(dZ, V)
+    for p in range(n):
+        for j in range(m):
+            dhidden[p, j] = scale * dhidden[p, j] if pre_activation[p, j] > 0 else 0.0
+    return critic_scale * loss, np.dot(dhidden.T, X), scale * np.dot(dZ.T, hidden), np.dot(G.T, Z), critic_scale * da

@@ -1,0 +1,298 @@
+r"""The pseudo-reaction-diffusion (PRD) model of adversarial interaction (Rout, AAAI-21).
+
+Source: L. Rout, "Towards a pseudo-reaction-diffusion model for Turing instability in adversarial
+learning" (NeurIPS 2020 ML4PS; AAAI-21 "Why adversarial interaction creates non-homogeneous patterns").
+Equation numbers are those of the ML4PS text.
+
+Generator (eq. 1) and critic ("adversary", p. 2), σ = ReLU:
+
+.. math::
+    f(x) = \frac{1}{\sqrt{d_{out} m}} V \sigma(U x), \qquad g(y) = \frac{1}{\sqrt{m_c}} a^\top \sigma(W y)
+
+with U (m, d_in), V (d_out, m), W (m_c, d_out), a (m_c,). The paper takes m_c = m; we keep the critic
+width separate so that the code says which m is which (every function reduces to the paper at m_c = m).
+Losses (eqs. 1-2), with :math:`z_p = f(x_p)`:
+
+.. math::
+    L_{sup} = \tfrac12 \sum_p \|z_p - y_p\|^2, \qquad
+    L_{aug} = L_{sup} - \underbrace{\frac{1}{m\sqrt{d_{out}}} \sum_p a^\top \sigma(W V \sigma(U x_p))}_{L_{adv}}
+
+and, ReLU being positively homogeneous, :math:`L_{adv} = \sum_p g(f(x_p))` exactly.
+
+The PRD split (eqs. 52-55) of the generator's flow :math:`\dot\theta = -\nabla L_{aug}` is
+reaction :math:`R = -\nabla L_{sup}` plus diffusion :math:`D = +\nabla L_{adv}`; there is no spatial
+Laplacian, "diffusion" is only the paper's name for the adversarial part (p. 4).
+
+Layout: samples are rows (X (n, d_in), Y (n, d_out)), the transpose of the paper's X (d_in, n), so that
+the supervised part is exactly :func:`refimpl.core.kernels.two_layer_squared_error_gradient` with
+scale :math:`s = 1/\sqrt{d_{out} m}`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from refimpl.core.backend import get_kernel
+from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+
+SUPERVISED_KERNEL = "prd_supervised_gradient"
+ADVERSARIAL_KERNEL = "prd_adversarial_gradient"
+
+
+# ----------------------------------------------------------------------------------------------- setup
+def init_generator(rng, d_in, d_out, m):
+    r"""Initialisation of Theorems 1-2: :math:`u_j \sim N(0, I)`, :math:`v_{ij}` uniform on {±1}.
+
+    Returns U (m, d_in), V (d_out, m).
+    """
+    d_in, d_out, m = (check_int(name, v, minimum=1) for name, v in (("d_in", d_in), ("d_out", d_out), ("m", m)))
+    return rng.standard_normal((m, d_in)), rng.choice([-1.0, 1.0], size=(d_out, m))
+
+
+def init_critic(rng, d_out, m_c):
+    r"""Initialisation of Theorem 2: :math:`w_r \sim N(0, I)`, :math:`a_r` uniform on {±1}.
+
+    Returns W (m_c, d_out), a (m_c,).
+    """
+    d_out, m_c = check_int("d_out", d_out, minimum=1), check_int("m_c", m_c, minimum=1)
+    return rng.standard_normal((m_c, d_out)), rng.choice([-1.0, 1.0], size=m_c)
+
+
+def normalise_inputs(X):
+    """Scale every row to unit Euclidean norm (‖x_p‖ = 1, the theorems' assumption). X : (n, d_in)."""
+    X = as_float_array("X", X, ndim=2)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError(f"X has {int(np.sum(norms == 0))} all-zero row(s); they cannot be normalised")
+    return X / norms
+
+
+def generator_scale(d_out, m):
+    r""":math:`s = 1/\sqrt{d_{out} m}`, the output scale of f (eq. 1)."""
+    return 1.0 / np.sqrt(d_out * m)
+
+
+def check_problem(X, U, V, Y=None, W=None, a=None):
+    """Validate the arrays of a PRD problem; returns them as float64 arrays, or raises naming the culprit."""
+    X = as_float_array("X", X, ndim=2)
+    n, d_in = X.shape
+    U = check_shape("U", as_float_array("U", U, ndim=2), (None, d_in), described="(m, d_in)",
+                    context=f"to match X with d_in = {d_in}")
+    m = U.shape[0]
+    V = check_shape("V", as_float_array("V", V, ndim=2), (None, m), described="(d_out, m)",
+                    context=f"to match U with m = {m}")
+    d_out = V.shape[0]
+    if Y is not None:
+        Y = check_shape("Y", as_float_array("Y", Y, ndim=2), (n, d_out), described="(n, d_out)",
+                        context="to match X and V")
+    if W is not None:
+        W = check_shape("W", as_float_array("W", W, ndim=2), (None, d_out), described="(m_c, d_out)",
+                        context=f"to match V with d_out = {d_out}")
+        a = check_shape("a", as_float_array("a", a, ndim=1), (W.shape[0],), described="(m_c,)",
+                        context=f"to match W with m_c = {W.shape[0]}")
+    return X, U, V, Y, W, a
+
+
+# ------------------------------------------------------------------------------------- forward passes
+def generator_forward(X, U, V):
+    r"""f(x_p) for every row of X (eq. 1).
+
+    .. math:: Z = s\, \sigma(X U^\top) V^\top, \quad s = 1/\sqrt{d_{out} m}
+
+    X : (n, d_in), U : (m, d_in), V : (d_out, m)  →  Z : (n, d_out)
+    """
+    return generator_scale(V.shape[0], U.shape[0]) * np.maximum(X @ U.T, 0.0) @ V.T
+
+
+def critic_forward(Y, W, a):
+    r"""Critic scores :math:`g(y_p) = a^\top \sigma(W y_p)/\sqrt{m_c}`.
+
+    Y : (n, d_out), W : (m_c, d_out), a : (m_c,)  →  (n,)
+    """
+    return np.maximum(Y @ W.T, 0.0) @ a / np.sqrt(W.shape[0])
+
+
+def critic_backward(Y, W, a):
+    r"""Gradients of :math:`S = \sum_p g(y_p)` with respect to Y, W and a.
+
+    With :math:`c = 1/\sqrt{m_c}`, :math:`Q = Y W^\top` and :math:`G = c\, 1\{Q > 0\} \odot a`:
+
+    .. math:: \partial S/\partial Y = G W, \quad \partial S/\partial W = G^\top Y,
+              \quad \partial S/\partial a = c \textstyle\sum_p \sigma(Q_{p,:})
+
+    Returns dY (n, d_out), dW (m_c, d_out), da (m_c,).
+    """
+    critic_scale = 1.0 / np.sqrt(W.shape[0])
+    Q = Y @ W.T
+    G = critic_scale * (Q > 0) * a
+    return G @ W, G.T @ Y, critic_scale * np.maximum(Q, 0.0).sum(axis=0)
+
+
+def adversarial_term(X, U, V, W, a):
+    r""":math:`L_{adv}` exactly as written in eq. 2 (for m_c = m; :math:`1/\sqrt{m m_c}` in general).
+
+    .. math:: L_{adv} = \frac{1}{\sqrt{m\, m_c}\sqrt{d_{out}}} \sum_p a^\top \sigma(W V \sigma(U x_p))
+    """
+    m, m_c, d_out = U.shape[0], W.shape[0], V.shape[0]
+    inner = np.maximum(X @ U.T, 0.0) @ V.T @ W.T  # rows: W V σ(U x_p)
+    return float(np.sum(np.maximum(inner, 0.0) @ a)) / (np.sqrt(m * m_c) * np.sqrt(d_out))
+
+
+# ------------------------------------------------------------------------------------------ gradients
+def supervised_gradient(X, Y, U, V, backend="numba"):
+    r"""L_sup (eq. 1) and its gradients dU (m, d_in), dV (d_out, m) (eqs. 48-49).
+
+    The shared core kernel with :math:`s = 1/\sqrt{d_{out} m}`; ``backend`` "numpy", "numba" or "cuda".
+    """
+    X, U, V, Y, _, _ = check_problem(X, U, V, Y=Y)
+    return get_kernel(SUPERVISED_KERNEL, backend)(X, Y, U, V, generator_scale(V.shape[0], U.shape[0]))
+
+
+def adversarial_gradient(X, U, V, W, a, backend="numba"):
+    r""":math:`L_{adv} = \sum_p g(f(x_p))` and its gradients (eqs. 50-51 and the critic's).
+
+    With :math:`P = XU^\top`, :math:`H = \sigma(P)`, :math:`Z = sHV^\top`, :math:`Q = ZW^\top`,
+    :math:`G = c\,1\{Q>0\}\odot a` and :math:`\partial L_{adv}/\partial Z = GW`:
+
+    .. math::
+        \frac{\partial L_{adv}}{\partial V} = s\,(GW)^\top H, \quad
+        \frac{\partial L_{adv}}{\partial U} = \big(s\,GWV \odot 1\{P>0\}\big)^\top X, \quad
+        \frac{\partial L_{adv}}{\partial W} = G^\top Z, \quad
+        \frac{\partial L_{adv}}{\partial a} = c \textstyle\sum_p \sigma(Q_{p,:})
+
+    Returns (L_adv, dU (m, d_in), dV (d_out, m), dW (m_c, d_out), da (m_c,)).
+    """
+    X, U, V, _, W, a = check_problem(X, U, V, W=W, a=a)
+    kernel = get_kernel(ADVERSARIAL_KERNEL, backend)
+    return kernel(X, U, V, W, a, generator_scale(V.shape[0], U.shape[0]), 1.0 / np.sqrt(W.shape[0]))
+
+
+def augmented_gradient(X, Y, U, V, W, a, backend="numba"):
+    r""":math:`L_{aug} = L_{sup} - L_{adv}` (eq. 2) and its gradients with respect to U, V, W, a.
+
+    Returns (L_aug, dU, dV, dW, da); dW and da are those of L_aug, i.e. :math:`-\partial L_{adv}`.
+    """
+    loss_sup, dU_sup, dV_sup = supervised_gradient(X, Y, U, V, backend=backend)
+    loss_adv, dU_adv, dV_adv, dW_adv, da_adv = adversarial_gradient(X, U, V, W, a, backend=backend)
+    return loss_sup - loss_adv, dU_sup - dU_adv, dV_sup - dV_adv, -dW_adv, -da_adv
+
+
+# ------------------------------------------------------------------------------------- the PRD split
+@dataclass(frozen=True)
+class PrdSplit:
+    """Reaction and diffusion terms of every hidden neuron j (eqs. 52-55).
+
+    ``reaction_u[j]``, ``diffusion_u[j]`` : (d_in,), rows of (m, d_in) arrays (the u_j body);
+    ``reaction_v[:, j]``, ``diffusion_v[:, j]`` : (d_out,), columns of (d_out, m) arrays (the v_j body).
+    du_j/dt = reaction_u[j] + diffusion_u[j]; dv_j/dt = reaction_v[:, j] + diffusion_v[:, j].
+    """
+
+    reaction_u: np.ndarray
+    diffusion_u: np.ndarray
+    reaction_v: np.ndarray
+    diffusion_v: np.ndarray
+
+
+def prd_split(X, Y, U, V, W, a):
+    r"""Reaction and diffusion of each hidden neuron, written neuron by neuron as eqs. 52-55.
+
+    With :math:`z_p = f(x_p)`, :math:`1_{jp} = 1\{u_j^\top x_p \ge 0\}` (eq. 39 prints
+    :math:`v_j^\top x_p` there; eq. 50 shows it must be :math:`u_j`) and
+    :math:`\delta_p = 1\{W V \sigma(U x_p) \ge 0\}`:
+
+    .. math::
+        R^u_j &= \tfrac{1}{\sqrt{d_{out} m}} \textstyle\sum_p \sum_i (y_p - z_p)_i v_{ij} 1_{jp} x_p \\
+        D^u_j &= \tfrac{1}{m\sqrt{d_{out}}} \textstyle\sum_p a^\top \mathrm{diag}(\delta_p) W v_j 1_{jp} x_p \\
+        R^v_j &= \tfrac{1}{\sqrt{d_{out} m}} \textstyle\sum_p (y_p - z_p) 1_{jp} u_j^\top x_p \\
+        D^v_j &= \tfrac{1}{m\sqrt{d_{out}}} \textstyle\sum_p W^\top \mathrm{diag}(\delta_p) a \, 1_{jp} u_j^\top x_p
+
+    (:math:`1/(m\sqrt{d_{out}})` is :math:`1/(\sqrt{m m_c}\sqrt{d_{out}})` for a critic of width m_c.)
+    A deliberately literal loop over j: the tests compare it with the vectorised gradients,
+    :math:`R + D = -\nabla L_{aug}`.
+    """
+    X, U, V, Y, W, a = check_problem(X, U, V, Y=Y, W=W, a=a)
+    m, d_out = U.shape[0], V.shape[0]
+    reaction_scale = 1.0 / np.sqrt(d_out * m)
+    diffusion_scale = 1.0 / (np.sqrt(m * W.shape[0]) * np.sqrt(d_out))
+    residual = Y - generator_forward(X, U, V)  # rows y_p - z_p
+    pre_activation = X @ U.T  # u_j^T x_p at [p, j]
+    critic_mask = (np.maximum(pre_activation, 0.0) @ V.T @ W.T) >= 0  # δ_p, rows of W V σ(U x_p) ≥ 0
+    critic_direction = (critic_mask * a) @ W  # row p: a^T diag(δ_p) W, (n, d_out)
+    split = [np.zeros_like(U), np.zeros_like(U), np.zeros_like(V), np.zeros_like(V)]
+    for j in range(m):
+        active = pre_activation[:, j] >= 0  # 1_{jp}
+        weight_reaction = reaction_scale * (residual @ V[:, j]) * active  # Σ_i (y_p - z_p)_i v_ij 1_jp
+        weight_diffusion = diffusion_scale * (critic_direction @ V[:, j]) * active
+        split[0][j] = weight_reaction @ X
+        split[1][j] = weight_diffusion @ X
+        activation = active * pre_activation[:, j]  # 1_jp u_j^T x_p
+        split[2][:, j] = reaction_scale * residual.T @ activation
+        split[3][:, j] = diffusion_scale * critic_direction.T @ activation
+    return PrdSplit(*split)
+
+
+# --------------------------------------------------------------------------------------------- critic
+def gradient_penalty(Y_hat, W, a):
+    r"""WGAN-GP penalty (Gulrajani et al. 2017) of the critic and its hand-derived gradients.
+
+    .. math::
+        P = \frac1n \sum_p (\|k_p\| - 1)^2, \qquad
+        k_p = \nabla_y g(\hat y_p) = c\, W^\top (a \odot \delta_p), \quad \delta_p = 1\{W \hat y_p > 0\}
+
+    :math:`\delta_p` is locally constant (ReLU), so with :math:`e_p = \tfrac2n(\|k_p\|-1) k_p/\|k_p\|`:
+
+    .. math:: \frac{\partial P}{\partial w_r} = c \sum_p a_r \delta_{pr} e_p, \qquad
+              \frac{\partial P}{\partial a_r} = c \sum_p \delta_{pr}\, w_r^\top e_p
+
+    Y_hat : (n, d_out) points where the penalty is taken. Returns (P, dW (m_c, d_out), da (m_c,)).
+    """
+    n = Y_hat.shape[0]
+    critic_scale = 1.0 / np.sqrt(W.shape[0])
+    active = (Y_hat @ W.T > 0).astype(np.float64)  # δ, (n, m_c)
+    input_gradient = critic_scale * (active * a) @ W  # k_p as rows, (n, d_out)
+    norms = np.linalg.norm(input_gradient, axis=1)
+    safe_norms = np.where(norms > 0, norms, 1.0)  # k_p = 0: the penalty is flat in direction, e_p = 0
+    E = (2.0 / n) * ((norms - 1.0) / safe_norms)[:, None] * input_gradient  # e_p as rows
+    dW = critic_scale * (active * a).T @ E
+    da = critic_scale * np.sum(active * (E @ W.T), axis=0)
+    return float(np.mean((norms - 1.0) ** 2)), dW, da
+
+
+def critic_objective(Y_real, Z_fake, W, a, penalty=0.0, Y_hat=None):
+    r"""The WGAN critic objective the adversary *ascends*, and its gradients.
+
+    .. math:: J(W, a) = \frac1n \sum_p g(y_p) - \frac1n \sum_p g(z_p) - \lambda\, P(\hat Y)
+
+    Y_real : (n, d_out) real samples (we use the targets Y: the data pairs (x_p, y_p) suggest it, the
+    paper does not say); Z_fake : (n, d_out) generator outputs; ``penalty`` λ ≥ 0 weights the gradient
+    penalty :func:`gradient_penalty` at the interpolates ``Y_hat`` (required when λ > 0).
+    Returns (J, dJ/dW, dJ/da).
+    """
+    n = Y_real.shape[0]
+    _, dW_real, da_real = critic_backward(Y_real, W, a)
+    _, dW_fake, da_fake = critic_backward(Z_fake, W, a)
+    value = float(np.mean(critic_forward(Y_real, W, a)) - np.mean(critic_forward(Z_fake, W, a)))
+    dW, da = (dW_real - dW_fake) / n, (da_real - da_fake) / n
+    if penalty > 0:
+        if Y_hat is None:
+            raise ValueError("critic_objective with penalty > 0 needs the interpolates Y_hat")
+        value_penalty, dW_penalty, da_penalty = gradient_penalty(Y_hat, W, a)
+        value, dW, da = value - penalty * value_penalty, dW - penalty * dW_penalty, da - penalty * da_penalty
+    return value, dW, da
+
+
+def interpolates(rng, Y_real, Z_fake):
+    r"""WGAN-GP sample points :math:`\hat y_p = \epsilon_p y_p + (1 - \epsilon_p) z_p`, :math:`\epsilon_p \sim U(0, 1)`."""
+    epsilon = rng.uniform(size=(Y_real.shape[0], 1))
+    return epsilon * Y_real + (1.0 - epsilon) * Z_fake
+
+
+def project_critic(W, bound, per_row=False):
+    r"""Project W onto :math:`\|W\|_F \le L` (Theorem 2's :math:`\|w\|_2 \le L`, d_out = 1), or each
+    row onto :math:`\|w_r\| \le L` with ``per_row``. Returns a new array."""
+    bound = check_positive("bound", bound)
+    if per_row:
+        norms = np.linalg.norm(W, axis=1, keepdims=True)
+        return W * np.minimum(1.0, bound / np.maximum(norms, 1e-300))
+    norm = np.linalg.norm(W)
+    return W * min(1.0, bound / norm) if norm > 0 else W.copy()

@@ -1,0 +1,174 @@
+r"""What the paper proves, as functions to hold measurements against (Theorems 1-2, Def. 1, eqs. 13, 33-35, 58).
+
+- :func:`gram_infinity` — Definition 1 in closed form for unit inputs (derived, not printed in the paper):
+
+  .. math:: H^\infty_{ij} = \mathbb{E}_{u\sim N(0,I)}\big[x_i^\top x_j 1\{u^\top x_i \ge 0, u^\top x_j \ge 0\}\big]
+            = x_i^\top x_j\, \frac{\pi - \arccos(x_i^\top x_j)}{2\pi}
+
+  (the probability that a Gaussian direction lies in both half-spaces is (π − angle)/(2π)).
+- :func:`theorem1_bound`, :func:`theorem2_bound` — the time-dependent bounds eq. 13 and eq. 43.
+- :func:`fit_bernoulli` — the Bernoulli model eq. 58 fitted to a measured residual curve.
+- :func:`jacobian_spectrum` — beyond the paper: eigenvalues of the linearised flow.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+
+from refimpl.core.validate import as_float_array, check_int, check_positive
+from refimpl.prd import flow
+
+
+def _unit_rows(X):
+    X = as_float_array("X", X, ndim=2)
+    norms = np.linalg.norm(X, axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-10):
+        worst = float(np.max(np.abs(norms - 1.0)))
+        raise ValueError(f"X must have unit rows (‖x_p‖ = 1, Theorems 1-2); worst |‖x_p‖ − 1| = {worst:.3g}; "
+                         "use refimpl.prd.normalise_inputs")
+    return X
+
+
+def gram_infinity(X):
+    r"""H∞ (n, n) of Definition 1 in closed form; X : (n, d_in) with unit rows."""
+    X = _unit_rows(X)
+    cosines = np.clip(X @ X.T, -1.0, 1.0)
+    return cosines * (np.pi - np.arccos(cosines)) / (2.0 * np.pi)
+
+
+def gram_finite(X, U):
+    r"""The finite-width Gram matrix of Remark 1, :math:`H_{ij} = x_i^\top x_j \frac1m \sum_r 1\{u_r^\top x_i \ge 0, u_r^\top x_j \ge 0\}`.
+
+    X : (n, d_in), U : (m, d_in) → (n, n). Averaged over many Gaussian U it is the Monte Carlo estimate of H∞.
+    """
+    active = (X @ U.T >= 0).astype(np.float64)  # (n, m)
+    return (X @ X.T) * (active @ active.T) / U.shape[0]
+
+
+def gram_monte_carlo(rng, X, samples, batch=4096):
+    """Monte Carlo estimate of H∞ from ``samples`` Gaussian directions u ~ N(0, I)."""
+    X = _unit_rows(X)
+    samples = check_int("samples", samples, minimum=1)
+    total, done = np.zeros((X.shape[0], X.shape[0])), 0
+    while done < samples:
+        size = min(batch, samples - done)
+        total += gram_finite(X, rng.standard_normal((size, X.shape[1]))) * size
+        done += size
+    return total / samples
+
+
+def lambda0(H):
+    """λ₀ = λ_min(H) (Assumption 1)."""
+    return float(np.linalg.eigvalsh(H)[0])
+
+
+def theorem1_bound(t, n, m, lambda_0, residual_0):
+    r"""Eq. 13: :math:`\|u_j(t) - u_j(0)\| \le \frac{2\sqrt n \|z(0) - y\|}{\sqrt m \lambda_0}(1 - e^{-\lambda_0 t/2})`."""
+    return 2.0 * np.sqrt(n) * residual_0 / (np.sqrt(m) * lambda_0) * (1.0 - np.exp(-0.5 * lambda_0 * np.asarray(t)))
+
+
+def theorem2_bound(t, n, m, lambda_0, residual_0, L, delta, kappa):
+    r"""Eq. 43 with :math:`\mu = L n \sqrt{2\log(2/\delta)}/\sqrt m`:
+
+    .. math:: \frac{2\sqrt n(\|z(0)-y\| - \kappa\mu)}{\sqrt m \lambda_0}(1 - e^{-\lambda_0 t/2})
+              + \frac{\mu(1 + \kappa\sqrt n)}{\sqrt m}\, t
+    """
+    mu = L * n * np.sqrt(2.0 * np.log(2.0 / delta)) / np.sqrt(m)
+    t = np.asarray(t)
+    return (2.0 * np.sqrt(n) * (residual_0 - kappa * mu) / (np.sqrt(m) * lambda_0) * (1.0 - np.exp(-0.5 * lambda_0 * t))
+            + mu * (1.0 + kappa * np.sqrt(n)) / np.sqrt(m) * t)
+
+
+def loglog_slope(x, y):
+    """Least-squares slope of log y against log x (the exponent of a power law)."""
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def linear_fit(t, y):
+    """Slope, intercept and R² of the least-squares line through (t, y)."""
+    slope, intercept = np.polyfit(t, y, 1)
+    residual = y - (slope * t + intercept)
+    total = np.sum((y - np.mean(y)) ** 2)
+    return float(slope), float(intercept), float(1.0 - np.sum(residual**2) / total) if total > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class BernoulliFit:
+    r"""Eq. 58, :math:`\dot\psi = r\psi^{1/2}(1 - \psi^{1/2}/K)` with :math:`\psi = \|z - y\|^2`, whose
+    solution is :math:`\psi^{1/2}(t) = K + (\psi^{1/2}(0) - K)e^{-rt/(2K)}`; the paper reads
+    :math:`r = \lambda_1\mu`, :math:`K = \kappa\mu`, so the decay rate :math:`r/(2K)` is :math:`\lambda_0/2`."""
+
+    r: float
+    K: float
+    rate: float
+    r_squared: float
+
+
+def fit_bernoulli(t, residual):
+    """Fit the solution of eq. 58 to a measured residual curve ‖z(t) − y‖ (t, residual : (k,))."""
+    t, residual = np.asarray(t, dtype=float), np.asarray(residual, dtype=float)
+    start = residual[0]
+    if np.ptp(residual) == 0:
+        raise ValueError("fit_bernoulli needs a residual curve that changes; got a constant one")
+
+    def model_curve(time, K, rate):
+        return K + (start - K) * np.exp(-rate * time)
+
+    guess_rate = 1.0 / max(t[-1] / 5.0, 1e-12)
+    with warnings.catch_warnings():  # an exact fit has no covariance estimate; we do not use it
+        warnings.simplefilter("ignore", OptimizeWarning)
+        (K, rate), _ = curve_fit(model_curve, t, residual, p0=(residual[-1], guess_rate), maxfev=20000)
+    fitted = model_curve(t, K, rate)
+    r_squared = 1.0 - np.sum((residual - fitted) ** 2) / np.sum((residual - residual.mean()) ** 2)
+    return BernoulliFit(r=float(2.0 * K * rate), K=float(K), rate=float(rate), r_squared=float(r_squared))
+
+
+def jacobian(field, vector, h=1e-6):
+    """Central-difference Jacobian (k, k) of a vector field R^k → R^k at ``vector``."""
+    vector = np.array(vector, dtype=np.float64)
+    columns = []
+    for i in range(vector.size):
+        step = np.zeros_like(vector)
+        step[i] = h
+        columns.append((field(vector + step) - field(vector - step)) / (2.0 * h))
+    return np.stack(columns, axis=1)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Eigenvalues of the linearised flow and where its fastest-growing mode lives.
+
+    eigenvalues : (k,) complex;  max_real : largest real part (> 0: a growing mode);
+    unstable : number of eigenvalues with real part > ``tolerance``;
+    share_U : fraction of the leading mode's squared amplitude in the hidden layer U (the rest: V, critic).
+    """
+
+    eigenvalues: np.ndarray
+    max_real: float
+    unstable: int
+    share_U: float
+
+
+def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, tolerance=1e-8, h=1e-6):
+    r"""Spectrum of :math:`\partial F/\partial\theta` for the flow :math:`\dot\theta = F(\theta)` at (U, V[, W, a]).
+
+    F is the hand-derived field of :func:`refimpl.prd.flow.joint_field`, differentiated by central
+    differences: without diffusion (L_sup), with diffusion and a frozen critic (``critic_rate`` = 0: the
+    Hessian of L_aug, symmetric), or the joint descent-ascent game (``critic_rate`` > 0, not symmetric).
+    Eigenvalues with positive real part are modes that grow: the Turing-instability claim as a number.
+    Only for small problems (the Jacobian is dense, size of all parameters squared).
+    """
+    check_positive("h", h)
+    moving = adversarial and critic_rate > 0
+    state = [U, V, W, a] if moving else [U, V]
+    shapes = [v.shape for v in state]
+    frozen = (W, a) if adversarial and not moving else None
+    J = jacobian(lambda y: flow.joint_field(y, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate,
+                                            frozen=frozen), flow.pack(*state), h=h)
+    eigenvalues, vectors = np.linalg.eig(J)
+    leading = int(np.argmax(eigenvalues.real))
+    amplitude = np.abs(vectors[:, leading]) ** 2
+    return Spectrum(eigenvalues, float(eigenvalues.real[leading]), int(np.sum(eigenvalues.real > tolerance)),
+                    float(amplitude[:U.size].sum() / amplitude.sum()))

@@ -1,0 +1,57 @@
+"""The PRD kernels: NumPy reference, numba twin and CUDA twin agree."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from refimpl.core import backend
+from refimpl.prd import kernels, model
+from tests.prd.strategies import problems
+
+
+def assert_same(ours, theirs, rtol=1e-12):
+    for x, y in zip(ours, theirs):
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * max(1.0, float(np.max(np.abs(y)))))
+
+
+@given(problems(max_m=8))
+def test_numba_twins_agree_with_the_numpy_references(problem):
+    X, Y, U, V, W, a = problem
+    assert_same(model.supervised_gradient(X, Y, U, V, backend="numba"),
+                model.supervised_gradient(X, Y, U, V, backend="numpy"))
+    assert_same(model.adversarial_gradient(X, U, V, W, a, backend="numba"),
+                model.adversarial_gradient(X, U, V, W, a, backend="numpy"))
+
+
+def test_supervised_kernel_is_the_core_kernel():
+    from refimpl.core import kernels as core_kernels
+
+    assert backend.get_kernel(kernels.SUPERVISED, "numpy") is core_kernels.two_layer_squared_error_gradient_numpy
+    assert backend.get_kernel(kernels.SUPERVISED, "numba") is core_kernels.two_layer_squared_error_gradient_numba
+    assert backend.backends_of(kernels.ADVERSARIAL) == ("numpy", "numba", "cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1")
+@settings(max_examples=3)
+@given(problems(max_m=3))
+def test_cuda_twins_agree_with_the_numpy_references(problem):
+    X, Y, U, V, W, a = problem
+    assert_same(model.supervised_gradient(X, Y, U, V, backend="cuda"),
+                model.supervised_gradient(X, Y, U, V, backend="numpy"), rtol=1e-11)
+    assert_same(model.adversarial_gradient(X, U, V, W, a, backend="cuda"),
+                model.adversarial_gradient(X, U, V, W, a, backend="numpy"), rtol=1e-11)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1")
+def test_cuda_twins_on_a_grid_of_several_blocks(rng):
+    """Shapes larger than one 8×8 block exercise the bounds checks of every kernel."""
+    X = model.normalise_inputs(rng.standard_normal((9, 2)))
+    U, V = model.init_generator(rng, 2, 1, 3)
+    W, a = model.init_critic(rng, 1, 10)
+    Y = rng.standard_normal((9, 1))
+    assert_same(model.supervised_gradient(X, Y, U, V, backend="cuda"),
+                model.supervised_gradient(X, Y, U, V, backend="numpy"), rtol=1e-11)
+    assert_same(model.adversarial_gradient(X, U, V, W, a, backend="cuda"),
+                model.adversarial_gradient(X, U, V, W, a, backend="numpy"), rtol=1e-11)

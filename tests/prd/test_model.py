@@ -1,0 +1,144 @@
+"""PRD model: every hand-derived gradient against central differences, the split of eqs. 52-55, identities."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+
+from refimpl.core.gradcheck import assert_gradients
+from refimpl.prd import model
+from tests.helpers import arrays, off_kink_arrays, off_kinks
+from tests.prd.strategies import problems
+
+
+def supervised_loss(X, Y, U, V):
+    return 0.5 * np.sum((model.generator_forward(X, U, V) - Y) ** 2)
+
+
+@settings(max_examples=25)
+@given(problems())
+def test_supervised_gradient_matches_finite_differences(problem):
+    X, Y, U, V, _, _ = problem
+    loss, dU, dV = model.supervised_gradient(X, Y, U, V, backend="numpy")
+    assert loss == pytest.approx(supervised_loss(X, Y, U, V), rel=1e-12, abs=1e-12)
+    comparison = assert_gradients(lambda U, V: supervised_loss(X, Y, U, V), [U, V], [dU, dV])
+    note(f"worst relative error {comparison.max_rel_error:.2e}")
+
+
+@settings(max_examples=25)
+@given(problems())
+def test_augmented_gradient_matches_finite_differences_for_U_V_W_a(problem):
+    X, Y, U, V, W, a = problem
+    loss, *gradients = model.augmented_gradient(X, Y, U, V, W, a, backend="numpy")
+
+    def augmented(U, V, W, a):
+        return supervised_loss(X, Y, U, V) - model.adversarial_term(X, U, V, W, a)
+
+    assert loss == pytest.approx(augmented(U, V, W, a), rel=1e-12, abs=1e-12)
+    comparison = assert_gradients(augmented, [U, V, W, a], gradients)
+    note(f"worst relative error {comparison.max_rel_error:.2e}")
+
+
+@given(problems())
+def test_adversarial_term_is_the_critic_score_of_the_generator_outputs(problem):
+    X, _, U, V, W, a = problem
+    scores = model.critic_forward(model.generator_forward(X, U, V), W, a)
+    value = model.adversarial_term(X, U, V, W, a)
+    scale = max(1.0, float(np.sum(np.abs(scores))))
+    assert value == pytest.approx(float(np.sum(scores)), abs=1e-12 * scale)
+    assert model.adversarial_gradient(X, U, V, W, a, backend="numpy")[0] == pytest.approx(value, abs=1e-12 * scale)
+
+
+@given(problems())
+def test_prd_split_reaction_plus_diffusion_is_minus_the_augmented_gradient(problem):
+    X, Y, U, V, W, a = problem
+    split = model.prd_split(X, Y, U, V, W, a)
+    _, dU_sup, dV_sup = model.supervised_gradient(X, Y, U, V, backend="numpy")
+    _, dU_adv, dV_adv, _, _ = model.adversarial_gradient(X, U, V, W, a, backend="numpy")
+    _, dU, dV, _, _ = model.augmented_gradient(X, Y, U, V, W, a, backend="numpy")
+    for ours, theirs in [(split.reaction_u, -dU_sup), (split.reaction_v, -dV_sup), (split.diffusion_u, dU_adv),
+                         (split.diffusion_v, dV_adv), (split.reaction_u + split.diffusion_u, -dU),
+                         (split.reaction_v + split.diffusion_v, -dV)]:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(theirs).max()))
+
+
+def test_prd_split_detects_a_wrong_indicator(rng):
+    """The typo of eq. 39 (1{v_j^T x_p ≥ 0}) would change the diffusion term: the test above can fail."""
+    X = model.normalise_inputs(rng.standard_normal((6, 3)))
+    U, V = model.init_generator(rng, 3, 3, 5)
+    W, a = model.init_critic(rng, 3, 5)
+    split = model.prd_split(X, rng.standard_normal((6, 3)), U, V, W, a)
+    wrong_mask = (X @ V >= 0)  # v_j^T x_p, possible because d_in = d_out here
+    correct_mask = (X @ U.T >= 0)
+    assert np.any(wrong_mask != correct_mask)
+    assert np.abs(split.diffusion_u).max() > 0
+
+
+@st.composite
+def critic_inputs(draw):
+    n, d_out, m_c = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    Y_hat, W, a = draw(off_kink_arrays((n, d_out))), draw(off_kink_arrays((m_c, d_out))), draw(off_kink_arrays((m_c,)))
+    active = Y_hat @ W.T > 0
+    norms = np.linalg.norm((active * a) @ W, axis=1) / np.sqrt(m_c)
+    assume(off_kinks(Y_hat @ W.T) and np.all(norms > 1e-2))
+    return Y_hat, W, a, draw(off_kink_arrays((n, d_out)))
+
+
+@settings(max_examples=25)
+@given(critic_inputs())
+def test_gradient_penalty_gradient_matches_finite_differences(inputs):
+    Y_hat, W, a, _ = inputs
+    value, dW, da = model.gradient_penalty(Y_hat, W, a)
+
+    def penalty(W, a):
+        input_gradient = ((Y_hat @ W.T > 0) * a) @ W / np.sqrt(W.shape[0])
+        return np.mean((np.linalg.norm(input_gradient, axis=1) - 1.0) ** 2)
+
+    assert value == pytest.approx(penalty(W, a), rel=1e-12, abs=1e-14)
+    assert_gradients(penalty, [W, a], [dW, da])
+
+
+@settings(max_examples=25)
+@given(critic_inputs(), st.floats(0.0, 20.0))
+def test_critic_objective_gradient_matches_finite_differences(inputs, weight):
+    Y_real, W, a, Z_fake = inputs
+    assume(off_kinks(Z_fake @ W.T, Y_real @ W.T))
+    value, dW, da = model.critic_objective(Y_real, Z_fake, W, a, penalty=weight, Y_hat=Y_real)
+
+    def objective(W, a):
+        return model.critic_objective(Y_real, Z_fake, W, a, penalty=weight, Y_hat=Y_real)[0]
+
+    assert_gradients(objective, [W, a], [dW, da])
+
+
+@given(arrays((5, 2)), st.floats(0.1, 5.0), st.booleans())
+def test_projection_lands_in_the_ball_and_keeps_points_inside(W, bound, per_row):
+    projected = model.project_critic(W, bound, per_row=per_row)
+    norms = np.linalg.norm(projected, axis=1) if per_row else np.linalg.norm(projected)
+    assert np.all(norms <= bound * (1 + 1e-12))
+    inside = (np.linalg.norm(W, axis=1) <= bound) if per_row else np.linalg.norm(W) <= bound
+    np.testing.assert_array_equal(np.asarray(projected)[inside] if per_row else (projected if inside else W),
+                                  np.asarray(W)[inside] if per_row else W)
+
+
+def test_initialisation_follows_the_theorems(rng):
+    U, V = model.init_generator(rng, 784, 10, 2000)
+    W, a = model.init_critic(rng, 10, 2000)
+    assert U.shape == (2000, 784) and V.shape == (10, 2000) and W.shape == (2000, 10) and a.shape == (2000,)
+    assert set(np.unique(V)) == {-1.0, 1.0} and set(np.unique(a)) == {-1.0, 1.0}
+    assert abs(U.std() - 1.0) < 0.01 and abs(W.std() - 1.0) < 0.05
+
+
+def test_bad_input_is_refused_with_a_message(rng):
+    X = model.normalise_inputs(rng.standard_normal((4, 3)))
+    U, V = model.init_generator(rng, 3, 2, 5)
+    with pytest.raises(ValueError, match=r"U must have shape \(m, d_in\)"):
+        model.supervised_gradient(X, np.zeros((4, 2)), U[:, :2], V)
+    with pytest.raises(ValueError, match=r"Y must have shape \(n, d_out\)"):
+        model.supervised_gradient(X, np.zeros((4, 3)), U, V)
+    with pytest.raises(ValueError, match="a must have shape"):
+        model.adversarial_gradient(X, U, V, np.ones((5, 2)), np.ones(4))
+    with pytest.raises(ValueError, match="all-zero row"):
+        model.normalise_inputs(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="penalty > 0 needs"):
+        model.critic_objective(np.ones((2, 2)), np.ones((2, 2)), np.ones((3, 2)), np.ones(3), penalty=1.0)

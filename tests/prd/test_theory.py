@@ -1,0 +1,81 @@
+"""Theory: H∞ closed form, bounds, the Bernoulli fit and the Jacobian spectrum."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from refimpl.prd import model, theory
+from tests.helpers import arrays
+
+
+@settings(max_examples=10)
+@given(st.integers(2, 5), st.integers(2, 4), st.integers(0, 2**32 - 1))
+def test_gram_closed_form_matches_monte_carlo(n, d_in, seed):
+    rng = np.random.default_rng(seed)
+    X = model.normalise_inputs(rng.standard_normal((n, d_in)))
+    samples = 40_000
+    estimate = theory.gram_monte_carlo(rng, X, samples)
+    # each entry is a mean of terms in [-1, 1]: 6 standard errors is a bound no correct formula misses
+    np.testing.assert_allclose(estimate, theory.gram_infinity(X), atol=6.0 / np.sqrt(samples))
+
+
+@given(arrays((5, 3), -1.0, 1.0).filter(lambda x: np.all(np.linalg.norm(x, axis=1) > 0.1)))
+def test_gram_is_symmetric_positive_semidefinite_with_half_diagonal(X):
+    H = theory.gram_infinity(model.normalise_inputs(X))
+    np.testing.assert_allclose(H, H.T, atol=1e-15)
+    np.testing.assert_allclose(np.diag(H), 0.5, atol=1e-12)  # x^T x = 1, P(u^T x ≥ 0) = 1/2
+    assert np.linalg.eigvalsh(H)[0] >= -1e-12
+
+
+def test_gram_refuses_inputs_that_are_not_unit(rng):
+    with pytest.raises(ValueError, match="unit rows"):
+        theory.gram_infinity(rng.standard_normal((3, 4)) * 2)
+
+
+def test_lambda0_is_positive_for_non_parallel_and_zero_for_parallel_inputs(rng):
+    X = model.normalise_inputs(rng.standard_normal((6, 4)))
+    assert theory.lambda0(theory.gram_infinity(X)) > 1e-3
+    X[1] = X[0]
+    assert abs(theory.lambda0(theory.gram_infinity(X))) < 1e-12
+
+
+def test_bounds_shapes_and_limits():
+    t = np.array([0.0, 1.0, 1e6])
+    bound1 = theory.theorem1_bound(t, n=10, m=100, lambda_0=0.2, residual_0=3.0)
+    assert bound1[0] == 0 and bound1[-1] == pytest.approx(2 * np.sqrt(10) * 3.0 / (10 * 0.2))
+    bound2 = theory.theorem2_bound(t, n=10, m=100, lambda_0=0.2, residual_0=3.0, L=0.0, delta=0.1, kappa=5.0)
+    np.testing.assert_allclose(bound2, bound1)  # no diffusion (L = 0): Theorem 2 reduces to Theorem 1
+    growing = theory.theorem2_bound(t, n=10, m=100, lambda_0=0.2, residual_0=3.0, L=0.1, delta=0.1, kappa=5.0)
+    assert growing[-1] > 1e3 * bound1[-1]  # the linear term dominates for large t
+
+
+@given(st.floats(0.2, 3.0), st.floats(0.05, 2.0), st.floats(4.0, 10.0))
+def test_bernoulli_fit_recovers_the_parameters_of_its_own_solution(K, rate, start):
+    t = np.linspace(0.0, 10.0 / rate, 60)
+    curve = K + (start - K) * np.exp(-rate * t)
+    fit = theory.fit_bernoulli(t, curve)
+    assert fit.K == pytest.approx(K, rel=1e-5) and fit.rate == pytest.approx(rate, rel=1e-5)
+    assert fit.r == pytest.approx(2 * K * rate, rel=1e-5) and fit.r_squared > 0.999999
+
+
+@given(arrays((4, 4)))
+def test_finite_difference_jacobian_of_a_linear_field_is_its_matrix(A):
+    np.testing.assert_allclose(theory.jacobian(lambda y: A @ y, np.ones(4)), A, atol=1e-8)
+
+
+def test_spectrum_without_diffusion_is_real_and_has_no_growing_mode_at_a_minimum(rng):
+    """Without diffusion J = −∇²L_sup: symmetric, and at a minimum of L_sup no eigenvalue is positive."""
+    from refimpl.prd import flow
+
+    X = model.normalise_inputs(rng.standard_normal((4, 3)))
+    U, V = model.init_generator(rng, 3, 1, 8)
+    W, a = model.init_critic(rng, 1, 8)
+    Y = rng.standard_normal((4, 1))
+    run = flow.train(X, Y, U, V, dt=0.2, steps=3000, adversarial=False, checkpoints=2, backend="numpy")
+    spectrum = theory.jacobian_spectrum(X, Y, run.U, run.V, adversarial=False)
+    assert np.abs(spectrum.eigenvalues.imag).max() < 1e-6
+    assert spectrum.max_real < 1e-5
+    game = theory.jacobian_spectrum(X, Y, run.U, run.V, adversarial=True, W=W, a=a, critic_rate=1.0)
+    assert game.eigenvalues.size == U.size + V.size + W.size + a.size
+    assert 0.0 <= game.share_U <= 1.0
