@@ -1,0 +1,507 @@
+r"""Layers as flow maps of structured vector fields (seed 004, Celledoni, Murari, Owren, Schönlieb, Sherry).
+
+A network is a composition of integrator steps, :math:`\mathcal N = \Psi^{h_k}_{f_k}\circ\dots\circ\Psi^{h_1}_{f_1}`.
+Every layer here is three pure functions on a batch of row vectors ``x`` of shape (n, d):
+
+- ``*_forward(x, <params>, <config>) -> (out, cache)``;
+- ``*_backward(dout, cache) -> (dx, grads)``, ``grads`` a dict keyed like the parameters;
+- ``*_jvp(t, cache) -> J t``, the Jacobian-vector product at the cached point (for power iteration).
+
+The column-vector equations of the paper are written for rows: :math:`Ax + b` is ``x @ A.T + b`` and
+:math:`A^\top\Sigma(Ax+b)` is ``Sigma(x @ A.T + b) @ A``. Σ is ``"leaky_relu"`` (Σ(z) = max(z, z/2), smallest
+slope μ = 1/2) or ``"tanh"``. Every backward pass is checked against finite differences and torch in
+``tests/dynsys``. :class:`Network` composes the layers; the builders at the end make the networks of the talk.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from refimpl.core import layers
+from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive
+from refimpl.dynsys import theory
+
+ACTIVATIONS = ("leaky_relu", "tanh")
+SLOPE = theory.LEAKY_SLOPE  # Σ(z) = max(z, z/2): the activation of the 1-Lipschitz networks
+
+
+def activation(z, name):
+    """Σ(z) and Σ'(z) element-wise, from the core layers (``"leaky_relu"`` has slope 1/2)."""
+    if name == "leaky_relu":
+        s, cache = layers.leaky_relu_forward(z, SLOPE)
+        return s, layers.leaky_relu_backward(np.ones_like(z), cache)
+    s, cache = layers.tanh_forward(z)
+    return s, layers.tanh_backward(np.ones_like(z), cache)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Linear map (lift and head)
+# ---------------------------------------------------------------------------------------------------------------
+
+def linear_forward(x, W, b):
+    r"""Affine lift or head, :math:`x \mapsto Wx + b`. x (n, d_in), W (d_out, d_in), b (d_out,)."""
+    out, cache = layers.affine_forward(x, W, b)
+    return out, {"affine": cache, "W": W}
+
+
+def linear_backward(dout, cache):
+    dx, dW, db = layers.affine_backward(dout, cache["affine"])
+    return dx, {"W": dW, "b": db}
+
+
+def linear_jvp(t, cache):
+    return t @ cache["W"].T
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ResNet = explicit Euler step
+# ---------------------------------------------------------------------------------------------------------------
+
+def resnet_forward(x, A, B, b, h, activation_name="tanh"):
+    r"""One explicit Euler step of :math:`\dot x = B\Sigma(Ax + b)`.
+
+    .. math:: \Psi^h(x) = x + h\,B\,\Sigma(Ax + b)
+
+    x (n, d), A (m, d), B (d, m), b (m,), h > 0.
+    """
+    z = x @ A.T + b
+    s, ds = activation(z, activation_name)
+    return x + h * s @ B.T, {"x": x, "z": z, "s": s, "ds": ds, "A": A, "B": B, "h": h}
+
+
+def resnet_backward(dout, cache):
+    r""":math:`g = h\,(\mathrm{dout}\,B)\odot\Sigma'(z)`, :math:`dx = \mathrm{dout} + gA`, :math:`dA = g^\top x`,
+    :math:`dB = h\,\mathrm{dout}^\top\Sigma(z)`, :math:`db = \sum_n g`."""
+    h = cache["h"]
+    g = h * (dout @ cache["B"]) * cache["ds"]
+    return dout + g @ cache["A"], {"A": g.T @ cache["x"], "B": h * dout.T @ cache["s"], "b": g.sum(axis=0)}
+
+
+def resnet_jvp(t, cache):
+    return t + cache["h"] * ((t @ cache["A"].T) * cache["ds"]) @ cache["B"].T
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1-Lipschitz pair: contractive gradient step and expansive step
+# ---------------------------------------------------------------------------------------------------------------
+
+def contractive_forward(x, A, b, h, activation_name="leaky_relu"):
+    r"""Explicit Euler step of the gradient flow :math:`\dot x = -\nabla V(x) = -A^\top\Sigma(Ax + b)`.
+
+    .. math:: \Psi_C^{h}(x) = x - h\,A^\top\Sigma(Ax + b), \qquad
+              \mathrm{Lip}(\Psi_C^h) \le \sqrt{1 - 2\mu h + h^2} \ \text{ for } A^\top A = I
+
+    x (n, d), A (d, d) orthogonal, b (d,), 0 < h < 1.
+    """
+    z = x @ A.T + b
+    s, ds = activation(z, activation_name)
+    return x - h * s @ A, {"x": x, "z": z, "s": s, "ds": ds, "A": A, "h": h}
+
+
+def contractive_backward(dout, cache):
+    r""":math:`g = -h\,(\mathrm{dout}\,A^\top)\odot\Sigma'(z)`, :math:`dx = \mathrm{dout} + gA`,
+    :math:`dA = -h\,\Sigma(z)^\top\mathrm{dout} + g^\top x` (A appears twice), :math:`db = \sum_n g`."""
+    A, h = cache["A"], cache["h"]
+    g = -h * (dout @ A.T) * cache["ds"]
+    dA = -h * cache["s"].T @ dout + g.T @ cache["x"]
+    return dout + g @ A, {"A": dA, "b": g.sum(axis=0)}
+
+
+def contractive_jvp(t, cache):
+    A = cache["A"]
+    return t - cache["h"] * ((t @ A.T) * cache["ds"]) @ A
+
+
+def expansive_forward(x, W, v, h, activation_name="leaky_relu"):
+    r"""Explicit Euler step of :math:`\dot x = \Sigma(Wx + v)`.
+
+    .. math:: \Psi_E^{h}(x) = x + h\,\Sigma(Wx + v), \qquad \mathrm{Lip}(\Psi_E^h) \le 1 + h\|W\|_2
+
+    x (n, d), W (d, d) with ‖W‖₂ ≤ 1, v (d,).
+    """
+    z = x @ W.T + v
+    s, ds = activation(z, activation_name)
+    return x + h * s, {"x": x, "z": z, "ds": ds, "W": W, "h": h}
+
+
+def expansive_backward(dout, cache):
+    r""":math:`g = h\,\mathrm{dout}\odot\Sigma'(z)`, :math:`dx = \mathrm{dout} + gW`, :math:`dW = g^\top x`."""
+    g = cache["h"] * dout * cache["ds"]
+    return dout + g @ cache["W"], {"W": g.T @ cache["x"], "v": g.sum(axis=0)}
+
+
+def expansive_jvp(t, cache):
+    return t + cache["h"] * (t @ cache["W"].T) * cache["ds"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Volume-preserving split step and Hamiltonian (symplectic Euler) step, on x = [q | v]
+# ---------------------------------------------------------------------------------------------------------------
+
+def _halves(x):
+    k = x.shape[1] // 2
+    return x[:, :k], x[:, k:]
+
+
+def volume_preserving_forward(x, A, a, B, b, h, activation_name="tanh"):
+    r"""Shear-splitting step of the divergence-free field :math:`X(q, v) = (\Sigma(Av + a), \Sigma(Bq + b))`.
+
+    .. math:: q' = q + h\,\Sigma(Av + a), \qquad v' = v + h\,\Sigma(Bq' + b)
+
+    Each half is a shear with unit determinant, so :math:`\det\partial\Psi/\partial x = 1` exactly.
+    x (n, 2k) = [q | v], A, B (k, k), a, b (k,).
+    """
+    q, v = _halves(x)
+    z1 = v @ A.T + a
+    s1, ds1 = activation(z1, activation_name)
+    q1 = q + h * s1
+    z2 = q1 @ B.T + b
+    s2, ds2 = activation(z2, activation_name)
+    out = np.concatenate([q1, v + h * s2], axis=1)
+    return out, {"v": v, "q1": q1, "z1": z1, "z2": z2, "ds1": ds1, "ds2": ds2, "A": A, "B": B, "h": h}
+
+
+def volume_preserving_backward(dout, cache):
+    """Reverse the two shears: first v' = v + hΣ(Bq' + b), then q' = q + hΣ(Av + a)."""
+    h = cache["h"]
+    dq1, dv = (d.copy() for d in _halves(dout))
+    g2 = h * dv * cache["ds2"]
+    dq1 += g2 @ cache["B"]
+    g1 = h * dq1 * cache["ds1"]
+    dv += g1 @ cache["A"]
+    grads = {"A": g1.T @ cache["v"], "a": g1.sum(axis=0), "B": g2.T @ cache["q1"], "b": g2.sum(axis=0)}
+    return np.concatenate([dq1, dv], axis=1), grads
+
+
+def volume_preserving_jvp(t, cache):
+    h = cache["h"]
+    tq, tv = _halves(t)
+    tq1 = tq + h * (tv @ cache["A"].T) * cache["ds1"]
+    return np.concatenate([tq1, tv + h * (tq1 @ cache["B"].T) * cache["ds2"]], axis=1)
+
+
+def hamiltonian_forward(x, K, a, U, b, h, activation_name="tanh"):
+    r"""Symplectic Euler step of :math:`\dot x = \mathbb J A^\top\Sigma(Ax + c)` with block-diagonal
+    :math:`A = \mathrm{diag}(U, K)`, i.e. the separable Hamiltonian
+    :math:`H(q, p) = \sum\gamma(Kp + a) + \sum\gamma(Uq + b)` with :math:`\gamma' = \sigma`.
+
+    .. math:: q' = q + h\,K^\top\Sigma(Kp + a), \qquad p' = p - h\,U^\top\Sigma(Uq' + b)
+
+    Each half is the exact flow of a Hamiltonian of p alone or of q alone, so the step is symplectic:
+    :math:`J^\top\Omega J = \Omega` with :math:`\Omega = [[0, I], [-I, 0]]`.
+    x (n, 2k) = [q | p], K, U (m, k), a, b (m,).
+    """
+    q, p = _halves(x)
+    z1 = p @ K.T + a
+    s1, ds1 = activation(z1, activation_name)
+    q1 = q + h * s1 @ K
+    z2 = q1 @ U.T + b
+    s2, ds2 = activation(z2, activation_name)
+    out = np.concatenate([q1, p - h * s2 @ U], axis=1)
+    return out, {"p": p, "q1": q1, "z1": z1, "z2": z2, "s1": s1, "s2": s2, "ds1": ds1, "ds2": ds2,
+                 "K": K, "U": U, "h": h}
+
+
+def hamiltonian_backward(dout, cache):
+    """Reverse the kick p' = p − hUᵀΣ(Uq' + b), then the drift q' = q + hKᵀΣ(Kp + a)."""
+    h, K, U = cache["h"], cache["K"], cache["U"]
+    dq1, dp = (d.copy() for d in _halves(dout))
+    g2 = -h * (dp @ U.T) * cache["ds2"]
+    dq1 += g2 @ U
+    dU = -h * cache["s2"].T @ dp + g2.T @ cache["q1"]
+    g1 = h * (dq1 @ K.T) * cache["ds1"]
+    dp += g1 @ K
+    dK = h * cache["s1"].T @ dq1 + g1.T @ cache["p"]
+    return np.concatenate([dq1, dp], axis=1), {"K": dK, "a": g1.sum(axis=0), "U": dU, "b": g2.sum(axis=0)}
+
+
+def hamiltonian_jvp(t, cache):
+    h, K, U = cache["h"], cache["K"], cache["U"]
+    tq, tp = _halves(t)
+    tq1 = tq + h * ((tp @ K.T) * cache["ds1"]) @ K
+    return np.concatenate([tq1, tp - h * ((tq1 @ U.T) * cache["ds2"]) @ U], axis=1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mass-preserving field integrated by explicit Runge-Kutta
+# ---------------------------------------------------------------------------------------------------------------
+
+RK_TABLEAUS = {  # explicit Butcher tableaus (a strictly lower triangular, weights b)
+    "euler": (np.zeros((1, 1)), np.array([1.0])),
+    "heun": (np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([0.5, 0.5])),
+    "rk4": (np.array([[0, 0, 0, 0], [0.5, 0, 0, 0], [0, 0.5, 0, 0], [0, 0, 1.0, 0]]),
+            np.array([1.0, 2.0, 2.0, 1.0]) / 6.0),
+}
+
+
+def mass_field_forward(x, U, u, activation_name="tanh"):
+    r"""The mass-preserving field :math:`f(x) = (A(x) - A(x)^\top)\mathbb 1`, :math:`\mathrm{vec}\,A(x) = \Sigma(Ux + u)`.
+
+    :math:`\mathbb 1^\top f(x) = \mathbb 1^\top(A - A^\top)\mathbb 1 = 0`, so :math:`\mathbb 1^\top x` is a linear
+    invariant, which every Runge-Kutta method preserves. x (n, d), U (d², d), u (d²,); A is row-major.
+    """
+    n, d = x.shape
+    z = x @ U.T + u
+    s, ds = activation(z, activation_name)
+    M = s.reshape(n, d, d)
+    return M.sum(axis=2) - M.sum(axis=1), {"x": x, "z": z, "ds": ds, "U": U}
+
+
+def mass_field_backward(dout, cache):
+    r""":math:`\partial f_i/\partial A_{jk} = \delta_{ij} - \delta_{ik}`, so :math:`dA = g\mathbb 1^\top - \mathbb 1 g^\top`
+    row by row; then through Σ and the affine map."""
+    n, d = dout.shape
+    dz = (dout[:, :, None] - dout[:, None, :]).reshape(n, d * d) * cache["ds"]
+    return dz @ cache["U"], {"U": dz.T @ cache["x"], "u": dz.sum(axis=0)}
+
+
+def mass_field_jvp(t, cache):
+    n, d = t.shape
+    dM = ((t @ cache["U"].T) * cache["ds"]).reshape(n, d, d)
+    return dM.sum(axis=2) - dM.sum(axis=1)
+
+
+def mass_rk_forward(x, U, u, h, method="rk4", activation_name="tanh"):
+    r"""One explicit Runge-Kutta step of the mass-preserving field.
+
+    .. math:: k_i = f\Big(x + h\sum_{j<i} a_{ij}k_j\Big), \qquad \Psi^h(x) = x + h\sum_i b_i k_i
+
+    x (n, d), U (d², d), u (d²,); ``method`` one of ``RK_TABLEAUS``.
+    """
+    a, weights = RK_TABLEAUS[method]
+    stages, caches = [], []
+    for i in range(len(weights)):
+        stage_input = x + h * sum((a[i, j] * stages[j] for j in range(i) if a[i, j] != 0), np.zeros_like(x))
+        k, cache = mass_field_forward(stage_input, U, u, activation_name)
+        stages.append(k)
+        caches.append(cache)
+    out = x + h * sum(w * k for w, k in zip(weights, stages))
+    return out, {"caches": caches, "method": method, "h": h}
+
+
+def mass_rk_backward(dout, cache):
+    """Reverse the stages: stage i's input receives :math:`dk_i`, and passes :math:`h a_{ij}` of it to stage j < i."""
+    a, weights = RK_TABLEAUS[cache["method"]]
+    h, caches = cache["h"], cache["caches"]
+    dstages = [h * w * dout for w in weights]
+    dx = dout.copy()
+    grads = {"U": 0.0, "u": 0.0}
+    for i in reversed(range(len(weights))):
+        dinput, stage_grads = mass_field_backward(dstages[i], caches[i])
+        dx += dinput
+        for j in range(i):
+            dstages[j] = dstages[j] + h * a[i, j] * dinput
+        grads = {key: grads[key] + stage_grads[key] for key in grads}
+    return dx, grads
+
+
+def mass_rk_jvp(t, cache):
+    a, weights = RK_TABLEAUS[cache["method"]]
+    h, caches = cache["h"], cache["caches"]
+    dstages = []
+    for i in range(len(weights)):
+        dinput = t + h * sum((a[i, j] * dstages[j] for j in range(i)), np.zeros_like(t))
+        dstages.append(mass_field_jvp(dinput, caches[i]))
+    return t + h * sum(w * k for w, k in zip(weights, dstages))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Networks: a list of layers composed left to right
+# ---------------------------------------------------------------------------------------------------------------
+
+LAYER_KINDS = {
+    "linear": (linear_forward, linear_backward, linear_jvp),
+    "resnet": (resnet_forward, resnet_backward, resnet_jvp),
+    "contractive": (contractive_forward, contractive_backward, contractive_jvp),
+    "expansive": (expansive_forward, expansive_backward, expansive_jvp),
+    "volume_preserving": (volume_preserving_forward, volume_preserving_backward, volume_preserving_jvp),
+    "hamiltonian": (hamiltonian_forward, hamiltonian_backward, hamiltonian_jvp),
+    "mass_rk": (mass_rk_forward, mass_rk_backward, mass_rk_jvp),
+}
+
+
+@dataclass
+class Layer:
+    """One layer: its ``kind`` (a key of ``LAYER_KINDS``), trainable ``params`` and fixed ``config``.
+
+    ``constraint`` maps a parameter name to ``"orthogonal"`` or ``"spectral"`` (‖·‖₂ ≤ 1), kept after
+    every optimiser step by :meth:`Network.project`.
+    """
+
+    kind: str
+    params: dict
+    config: dict = field(default_factory=dict)
+    constraint: dict = field(default_factory=dict)
+
+
+class Network:
+    r"""The composition :math:`\mathcal N = \Psi_k\circ\dots\circ\Psi_1` of ``layers``.
+
+    A network holding contractive and expansive steps must alternate (expansive, contractive) pairs that
+    obey the pair rule :math:`\sqrt{1 - 2\mu h_C + h_C^2}\,(1 + h_E) \le 1`, with orthogonal A and ‖W‖₂ ≤ 1;
+    anything else is refused here, when the network is built.
+    """
+
+    def __init__(self, layers_):
+        for layer in layers_:
+            check_choice("layer kind", layer.kind, tuple(LAYER_KINDS))
+        self.layers = list(layers_)
+        theory.check_lipschitz_layers(self.layers)
+        self._power_vectors = {}
+
+    def forward(self, x):
+        """Output (n, d_out) and the per-layer caches."""
+        caches = []
+        for layer in self.layers:
+            x, cache = LAYER_KINDS[layer.kind][0](x, **layer.params, **layer.config)
+            caches.append(cache)
+        return x, caches
+
+    def __call__(self, x):
+        return self.forward(x)[0]
+
+    def backward(self, dout, caches):
+        """∂L/∂x (n, d_in) and the parameter gradients keyed ``"<layer index>.<name>"``."""
+        grads = {}
+        for index in reversed(range(len(self.layers))):
+            dout, layer_grads = LAYER_KINDS[self.layers[index].kind][1](dout, caches[index])
+            grads.update({f"{index}.{name}": g for name, g in layer_grads.items()})
+        return dout, grads
+
+    def jvp(self, t, caches):
+        """Jacobian-vector product J(x) t at the point of ``caches``; t (n, d_in)."""
+        for layer, cache in zip(self.layers, caches):
+            t = LAYER_KINDS[layer.kind][2](t, cache)
+        return t
+
+    def parameters(self):
+        """Every trainable array keyed like the gradients (the same arrays: updates act in place)."""
+        return {f"{i}.{name}": p for i, layer in enumerate(self.layers) for name, p in layer.params.items()}
+
+    def project(self, exact=False):
+        r"""Restore the constraints in place after an optimiser step.
+
+        Orthogonal A: polar projection :math:`A \leftarrow UV^\top` from the SVD :math:`A = U S V^\top`, the
+        nearest orthogonal matrix in Frobenius norm, exact to round-off. Spectral ‖W‖₂ ≤ 1: the rescaling
+        :math:`W \leftarrow W/\max(1, \hat\sigma)` with :math:`\hat\sigma` from a warm-started power iteration
+        (cheap, a lower bound), or from the exact SVD when ``exact`` (done once after training so that the
+        certificate holds exactly).
+        """
+        for i, layer in enumerate(self.layers):
+            for name, kind in layer.constraint.items():
+                W = layer.params[name]
+                if kind == "orthogonal":
+                    left, _, right = np.linalg.svd(W)
+                    W[...] = left @ right
+                    continue
+                if exact:
+                    sigma = np.linalg.norm(W, 2)
+                else:
+                    key = f"{i}.{name}"
+                    sigma, self._power_vectors[key] = theory.spectral_norm(
+                        W, n_iter=3, v0=self._power_vectors.get(key))
+                W /= max(1.0, sigma)
+
+
+def network_jacobian(network, x):
+    """Jacobian of ``network`` at every row of x, shape (n, d_out, d_in), by d_out batched backward passes."""
+    n, d_in = x.shape
+    out = network(x[:1])
+    d_out = out.shape[1]
+    repeated = np.repeat(x, d_out, axis=0)
+    _, caches = network.forward(repeated)
+    dx, _ = network.backward(np.tile(np.eye(d_out), (n, 1)), caches)
+    return dx.reshape(n, d_out, d_in)
+
+
+def _random_orthogonal(rng, d):
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def _glorot(rng, d_out, d_in):
+    return rng.standard_normal((d_out, d_in)) * np.sqrt(2.0 / (d_in + d_out))
+
+
+def _spectral_unit(rng, d_out, d_in):
+    W = rng.standard_normal((d_out, d_in))
+    return W / np.linalg.norm(W, 2)
+
+
+def resnet(rng, d_in, width, depth, n_classes, *, h=0.5, activation_name="leaky_relu"):
+    """Unconstrained ResNet: linear lift, ``depth`` Euler steps x + hBΣ(Ax + b), linear head."""
+    d_in, width, depth, n_classes = (check_int(k, v, minimum=1) for k, v in
+                                     (("d_in", d_in), ("width", width), ("depth", depth), ("n_classes", n_classes)))
+    h = check_positive("h", h)
+    stack = [Layer("linear", {"W": _glorot(rng, width, d_in), "b": np.zeros(width)})]
+    stack += [Layer("resnet", {"A": _glorot(rng, width, width), "B": _glorot(rng, width, width),
+                               "b": np.zeros(width)}, {"h": h, "activation_name": activation_name})
+              for _ in range(depth)]
+    stack.append(Layer("linear", {"W": _glorot(rng, n_classes, width), "b": np.zeros(n_classes)}))
+    return Network(stack)
+
+
+def lipschitz_network(rng, d_in, width, n_pairs, n_classes, *, h_C=0.5, h_E=None):
+    r"""1-Lipschitz network: lift P (‖P‖₂ ≤ 1), ``n_pairs`` × (expansive, contractive), head C (‖C‖₂ ≤ 1).
+
+    ``h_E`` defaults to the largest step the pair rule allows, :math:`1/\sqrt{1 - h_C + h_C^2} - 1`;
+    a larger one is refused with a ValueError when the network is built.
+    """
+    d_in, width, n_pairs, n_classes = (check_int(k, v, minimum=1) for k, v in (
+        ("d_in", d_in), ("width", width), ("n_pairs", n_pairs), ("n_classes", n_classes)))
+    h_C = check_positive("h_C", h_C)
+    h_E = theory.max_expansive_step(h_C) if h_E is None else check_positive("h_E", h_E)
+    stack = [Layer("linear", {"W": _spectral_unit(rng, width, d_in), "b": np.zeros(width)},
+                   constraint={"W": "spectral"})]
+    for _ in range(n_pairs):
+        stack.append(Layer("expansive", {"W": _spectral_unit(rng, width, width), "v": np.zeros(width)},
+                           {"h": h_E}, {"W": "spectral"}))
+        stack.append(Layer("contractive", {"A": _random_orthogonal(rng, width), "b": np.zeros(width)},
+                           {"h": h_C}, {"A": "orthogonal"}))
+    stack.append(Layer("linear", {"W": _spectral_unit(rng, n_classes, width), "b": np.zeros(n_classes)},
+                       constraint={"W": "spectral"}))
+    return Network(stack)
+
+
+def _check_even(d):
+    d = check_int("d", d, minimum=2)
+    if d % 2:
+        raise ValueError(f"d must be even (the state is split as x = [q | v]); got {d}")
+    return d // 2
+
+
+def volume_preserving_network(rng, d, depth, *, h=0.5, activation_name="tanh", scale=1.0):
+    """``depth`` shear-splitting steps on x = [q | v] of dimension d (even)."""
+    k = _check_even(d)
+    return Network([Layer("volume_preserving", {"A": scale * rng.standard_normal((k, k)), "a": rng.standard_normal(k),
+                                                "B": scale * rng.standard_normal((k, k)), "b": rng.standard_normal(k)},
+                          {"h": check_positive("h", h), "activation_name": activation_name})
+                    for _ in range(check_int("depth", depth, minimum=1))])
+
+
+def hamiltonian_network(rng, d, depth, *, width=None, h=0.5, activation_name="tanh"):
+    """``depth`` symplectic Euler steps on x = [q | p] of dimension d (even), hidden width m."""
+    k = _check_even(d)
+    m = k if width is None else check_int("width", width, minimum=1)
+    return Network([Layer("hamiltonian", {"K": _glorot(rng, m, k), "a": rng.standard_normal(m),
+                                          "U": _glorot(rng, m, k), "b": rng.standard_normal(m)},
+                          {"h": check_positive("h", h), "activation_name": activation_name})
+                    for _ in range(check_int("depth", depth, minimum=1))])
+
+
+def mass_preserving_network(rng, d, depth, *, h=0.1, method="rk4", activation_name="tanh"):
+    """``depth`` explicit Runge-Kutta steps of the mass-preserving field, each with its own U, u."""
+    d = check_int("d", d, minimum=1)
+    check_choice("method", method, tuple(RK_TABLEAUS))
+    return Network([Layer("mass_rk", {"U": rng.standard_normal((d * d, d)) / np.sqrt(d),
+                                      "u": rng.standard_normal(d * d)},
+                          {"h": check_positive("h", h), "method": method, "activation_name": activation_name})
+                    for _ in range(check_int("depth", depth, minimum=1))])
+
+
+def as_batch(name, x, d):
+    """Validate a batch of points (n, d)."""
+    x = as_float_array(name, x, ndim=2)
+    if x.shape[1] != d:
+        raise ValueError(f"{name} must have shape (n, d) = (any, {d}); got {x.shape}")
+    return x

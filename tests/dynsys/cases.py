@@ -1,0 +1,57 @@
+"""Hypothesis strategies shared by the dynsys tests: one random layer of any kind, with its input and dout."""
+
+import numpy as np
+from hypothesis import strategies as st
+
+from refimpl.dynsys.model import LAYER_KINDS, RK_TABLEAUS
+from tests.helpers import arrays, floats
+
+
+def param_shapes(kind, d, m):
+    """Parameter shapes of a layer of ``kind`` acting on width d (even for split layers), hidden width m."""
+    k = d // 2
+    return {
+        "linear": {"W": (m, d), "b": (m,)},
+        "resnet": {"A": (m, d), "B": (d, m), "b": (m,)},
+        "contractive": {"A": (d, d), "b": (d,)},
+        "expansive": {"W": (d, d), "v": (d,)},
+        "volume_preserving": {"A": (k, k), "a": (k,), "B": (k, k), "b": (k,)},
+        "hamiltonian": {"K": (m, k), "a": (m,), "U": (m, k), "b": (m,)},
+        "mass_rk": {"U": (d * d, d), "u": (d * d,)},
+    }[kind]
+
+
+def output_width(kind, d, m):
+    return m if kind == "linear" else d
+
+
+@st.composite
+def layer_cases(draw, kinds=tuple(sorted(LAYER_KINDS)), activations=("leaky_relu", "tanh")):
+    """(kind, x, params, config, dout) for a small random layer."""
+    kind = draw(st.sampled_from(kinds))
+    n, k, m = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    d = 2 * k if kind in ("volume_preserving", "hamiltonian") else draw(st.integers(1, 3))
+    params = {name: draw(arrays(shape, -1.0, 1.0)) for name, shape in param_shapes(kind, d, m).items()}
+    config = {}
+    if kind != "linear":
+        config = {"h": draw(floats(0.05, 1.0)), "activation_name": draw(st.sampled_from(activations))}
+    if kind == "mass_rk":
+        config["method"] = draw(st.sampled_from(sorted(RK_TABLEAUS)))
+    x = draw(arrays((n, d), -2.0, 2.0))
+    dout = draw(arrays((n, output_width(kind, d, m)), -1.0, 1.0))
+    return kind, x, params, config, dout
+
+
+def preactivations(cache):
+    """Every pre-activation array (keys starting with "z") in a cache, nested caches included."""
+    found = []
+    if isinstance(cache, dict):
+        for key, value in cache.items():
+            if key.startswith("z") and isinstance(value, np.ndarray):
+                found.append(value)
+            elif isinstance(value, (dict, list)):
+                found += preactivations(value)
+    elif isinstance(cache, list):
+        for item in cache:
+            found += preactivations(item)
+    return found

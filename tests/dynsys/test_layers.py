@@ -1,0 +1,125 @@
+"""Every flow-map layer's backward pass and JVP against central finite differences (float64), the network
+composition, the numba twin of the mass-preserving rollout, and the input checks."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+
+from refimpl.core.gradcheck import assert_gradients, numerical_gradient
+from refimpl.dynsys import kernels, model
+from refimpl.dynsys.model import LAYER_KINDS
+from tests.dynsys.cases import layer_cases, preactivations
+from tests.helpers import arrays, off_kinks
+
+
+def _forward_of(kind, names, config):
+    def forward(x, *values):
+        return LAYER_KINDS[kind][0](x, **dict(zip(names, values)), **config)[0]
+    return forward
+
+
+@settings(max_examples=60)
+@given(layer_cases())
+def test_layer_gradients_match_finite_differences(case):
+    kind, x, params, config, dout = case
+    forward, backward, _ = LAYER_KINDS[kind]
+    _, cache = forward(x, **params, **config)
+    assume(off_kinks(*preactivations(cache)))
+    dx, grads = backward(dout, cache)
+    names = list(params)
+    comparison = assert_gradients(_forward_of(kind, names, config), [x, *params.values()],
+                                  [dx, *(grads[name] for name in names)], dout=dout)
+    note(f"{kind} {config}: worst relative error {comparison.max_rel_error:.2e}")
+
+
+@settings(max_examples=40)
+@given(layer_cases(), st.data())
+def test_layer_jvp_matches_finite_differences(case, data):
+    kind, x, params, config, _ = case
+    forward, _, jvp = LAYER_KINDS[kind]
+    _, cache = forward(x, **params, **config)
+    assume(off_kinks(*preactivations(cache)))
+    t = data.draw(arrays(x.shape, -1.0, 1.0))
+    step = 1e-6
+    numerical = (forward(x + step * t, **params, **config)[0] - forward(x - step * t, **params, **config)[0]) / (2 * step)
+    np.testing.assert_allclose(jvp(t, cache), numerical, rtol=1e-6, atol=1e-8 * max(1.0, np.abs(numerical).max()))
+
+
+@st.composite
+def small_networks(draw):
+    """A lift, a ResNet step, a (expansive, contractive) pair and a head, tanh inside the steps."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    d_in, width = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    net = model.lipschitz_network(rng, d_in, width, 1, 2, h_C=draw(st.floats(0.05, 0.95)))
+    for layer in net.layers[1:3]:
+        layer.config["activation_name"] = "tanh"
+    net.layers.insert(1, model.Layer("resnet", {"A": rng.standard_normal((2, width)), "B": rng.standard_normal((width, 2)),
+                                                "b": rng.standard_normal(2)}, {"h": 0.3}))
+    return net, draw(arrays((2, d_in))), draw(arrays((2, 2)))
+
+
+@settings(max_examples=15)
+@given(small_networks())
+def test_network_backward_matches_finite_differences(case):
+    net, x, dout = case
+    params = net.parameters()
+    names = list(params)
+
+    def forward(x, *values):
+        saved = {name: params[name].copy() for name in names}
+        for name, value in zip(names, values):
+            params[name][...] = value
+        out = net(x)
+        for name in names:
+            params[name][...] = saved[name]
+        return out
+
+    _, caches = net.forward(x)
+    dx, grads = net.backward(dout, caches)
+    assert_gradients(forward, [x, *(params[n] for n in names)], [dx, *(grads[n] for n in names)], dout=dout)
+
+
+@settings(max_examples=15)
+@given(small_networks())
+def test_network_jacobian_matches_finite_differences(case):
+    net, x, _ = case
+    J = model.network_jacobian(net, x)
+    for i in range(len(x)):
+        numerical = np.stack([numerical_gradient(lambda p: net(p[None])[0, k], [x[i]])[0] for k in range(J.shape[1])])
+        np.testing.assert_allclose(J[i], numerical, rtol=1e-6, atol=1e-8)
+
+
+@settings(max_examples=20)
+@given(st.integers(1, 4), st.integers(1, 3), st.sampled_from(sorted(model.RK_TABLEAUS)),
+       st.sampled_from(["tanh", "leaky_relu"]), st.integers(0, 2**32 - 1))
+def test_mass_rollout_twins_agree(d, n, method, activation_name, seed):
+    rng = np.random.default_rng(seed)
+    x, U, u = rng.standard_normal((n, d)), rng.standard_normal((d * d, d)), rng.standard_normal(d * d)
+    reference = kernels.mass_rollout(x, U, u, 0.05, 40, method, activation_name, backend="numpy")
+    fast = kernels.mass_rollout(x, U, u, 0.05, 40, method, activation_name, backend="numba")
+    for a, b in zip(reference, fast):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-11)
+
+
+def test_mass_rollout_and_network_agree():
+    """The kernel's step is the model's layer: one rollout step equals one ``mass_rk`` layer."""
+    rng = np.random.default_rng(3)
+    net = model.mass_preserving_network(rng, 3, 1, h=0.1, method="heun")
+    x = rng.standard_normal((4, 3))
+    out, _ = kernels.mass_rollout(x, **net.layers[0].params, h=0.1, steps=1, method="heun")
+    np.testing.assert_allclose(out, net(x), rtol=1e-13)
+
+
+def test_bad_input_is_refused_with_clear_messages():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"U must have shape \(d², d\) = \(9, 3\)"):
+        kernels.mass_rollout(np.zeros((2, 3)), np.zeros((9, 2)), np.zeros(9), 0.1, 5)
+    with pytest.raises(ValueError, match="h must be > 0"):
+        kernels.mass_rollout(np.zeros((2, 3)), np.zeros((9, 3)), np.zeros(9), -0.1, 5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        model.mass_preserving_network(rng, 3, 2, method="rk5")
+    with pytest.raises(ValueError, match="d must be even"):
+        model.volume_preserving_network(rng, 5, 2)
+    with pytest.raises(ValueError, match="layer kind must be one of"):
+        model.Network([model.Layer("conv", {})])

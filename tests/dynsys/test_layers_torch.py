@@ -1,0 +1,136 @@
+"""Every flow-map layer, the hinge loss and the attack's input gradient against torch float64 autograd."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from refimpl.dynsys import model, training
+from refimpl.dynsys.model import LAYER_KINDS, RK_TABLEAUS
+from tests.dynsys.cases import layer_cases, preactivations
+from tests.helpers import arrays, off_kinks
+
+torch = pytest.importorskip("torch", exc_type=ImportError)
+pytestmark = pytest.mark.torch
+
+RTOL = 1e-10
+
+
+def sigma(z, name):
+    return torch.nn.functional.leaky_relu(z, model.SLOPE) if name == "leaky_relu" else torch.tanh(z)
+
+
+def _split(x):
+    k = x.shape[1] // 2
+    return x[:, :k], x[:, k:]
+
+
+def torch_mass_field(x, U, u, activation_name):
+    n, d = x.shape
+    M = sigma(x @ U.T + u, activation_name).reshape(n, d, d)
+    return M.sum(dim=2) - M.sum(dim=1)
+
+
+def torch_mass_rk(x, U, u, h, method, activation_name):
+    a, b = RK_TABLEAUS[method]
+    stages = []
+    for i in range(len(b)):
+        stage_input = x + h * sum((float(a[i, j]) * stages[j] for j in range(i)), torch.zeros_like(x))
+        stages.append(torch_mass_field(stage_input, U, u, activation_name))
+    return x + h * sum(float(w) * k for w, k in zip(b, stages))
+
+
+def torch_volume_preserving(x, A, a, B, b, h, activation_name):
+    q, v = _split(x)
+    q1 = q + h * sigma(v @ A.T + a, activation_name)
+    return torch.cat([q1, v + h * sigma(q1 @ B.T + b, activation_name)], dim=1)
+
+
+def torch_hamiltonian(x, K, a, U, b, h, activation_name):
+    q, p = _split(x)
+    q1 = q + h * sigma(p @ K.T + a, activation_name) @ K
+    return torch.cat([q1, p - h * sigma(q1 @ U.T + b, activation_name) @ U], dim=1)
+
+
+TORCH_LAYERS = {
+    "linear": lambda x, W, b: x @ W.T + b,
+    "resnet": lambda x, A, B, b, h, activation_name: x + h * sigma(x @ A.T + b, activation_name) @ B.T,
+    "contractive": lambda x, A, b, h, activation_name: x - h * sigma(x @ A.T + b, activation_name) @ A,
+    "expansive": lambda x, W, v, h, activation_name: x + h * sigma(x @ W.T + v, activation_name),
+    "volume_preserving": torch_volume_preserving,
+    "hamiltonian": torch_hamiltonian,
+    "mass_rk": torch_mass_rk,
+}
+
+
+def torch_gradients(function, arrays_, dout):
+    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays_]
+    value = function(*tensors)
+    (value * torch.tensor(dout)).sum().backward()
+    return value.detach().numpy(), [t.grad.numpy() for t in tensors]
+
+
+def assert_close(ours, theirs):
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-12 * max(1.0, np.max(np.abs(b))))
+
+
+@settings(max_examples=60)
+@given(layer_cases())
+def test_layers_match_torch(case):
+    kind, x, params, config, dout = case
+    forward, backward, _ = LAYER_KINDS[kind]
+    out, cache = forward(x, **params, **config)
+    assume(off_kinks(*preactivations(cache)))
+    dx, grads = backward(dout, cache)
+    names = list(params)
+    value, torch_grads = torch_gradients(
+        lambda x, *values: TORCH_LAYERS[kind](x, **dict(zip(names, values)), **config), [x, *params.values()], dout)
+    assert_close([out, dx, *(grads[n] for n in names)], [value, *torch_grads])
+
+
+@given(st.integers(1, 5), st.integers(2, 4), st.floats(0.05, 2.0), st.data())
+def test_multiclass_hinge_matches_torch(n, k, margin, data):
+    logits = data.draw(arrays((n, k)))
+    labels = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    hinge = margin - logits[np.arange(n), labels][:, None] + logits
+    hinge[np.arange(n), labels] = 1.0
+    assume(off_kinks(hinge))
+    loss, dlogits = training.multiclass_hinge(logits, labels, margin)
+
+    def reference(z):
+        true = z[torch.arange(n), torch.tensor(labels)][:, None]
+        mask = torch.ones_like(z)
+        mask[torch.arange(n), torch.tensor(labels)] = 0.0
+        return (torch.relu(margin - true + z) * mask).sum() / n
+
+    value, (grad,) = torch_gradients(reference, [logits], np.array(1.0))
+    assert_close([np.array(loss), dlogits], [value, grad])
+
+
+@settings(max_examples=15)
+@given(st.integers(0, 2**32 - 1))
+def test_attack_input_gradient_matches_torch(seed):
+    rng = np.random.default_rng(seed)
+    net = model.lipschitz_network(rng, 3, 4, 2, 3)
+    X, y = rng.standard_normal((5, 3)), rng.integers(0, 3, 5)
+    _, caches = net.forward(X)
+    assume(off_kinks(*preactivations(caches)))
+    negated_margin, dx = training.margin_input_gradient(net, X, y)
+    tensors = {name: torch.tensor(p) for name, p in net.parameters().items()}
+
+    def torch_net(x):
+        for i, layer in enumerate(net.layers):
+            params = {name: tensors[f"{i}.{name}"] for name in layer.params}
+            x = TORCH_LAYERS[layer.kind](x, **params, **{**layer.config, **(
+                {"activation_name": "leaky_relu"} if layer.kind in ("contractive", "expansive") else {})})
+        return x
+
+    Xt = torch.tensor(X, requires_grad=True)
+    logits = torch_net(Xt)
+    true = logits[torch.arange(5), torch.tensor(y)]
+    others = logits.clone()
+    others[torch.arange(5), torch.tensor(y)] = -torch.inf
+    value = others.max(dim=1).values - true
+    value.sum().backward()
+    assert_close([negated_margin, dx], [value.detach().numpy(), Xt.grad.numpy()])
