@@ -178,7 +178,7 @@ def test_power_iteration_converges_to_the_largest_singular_value(seed, rows, col
 def split_fields(draw):
     rng = np.random.default_rng(draw(seeds))
     d, m = draw(st.integers(2, 4)), draw(st.integers(1, 4))
-    A, b = rng.standard_normal((m, d)), rng.standard_normal(m)
+    A, b = rng.standard_normal((m, d)) / np.sqrt(d), rng.standard_normal(m)
     C, c = rng.standard_normal((d * d, d)) / d, rng.standard_normal(d * d)
     return rng, d, (A, b), (C, c)
 
@@ -224,4 +224,4 @@ def test_strang_splitting_local_error_has_order_3(case):
                                            lambda y: splitting.sphere_field(y, C, c), x, steps)
     slope = theory.loglog_slope(steps, errors)
     note(f"errors {errors}, slope {slope:.3f}")
-    assert 2.7 <= slope <= 3.3
+    assert 2.75 <= slope <= 3.5  # local error O(h³); Lie-Trotter would give 2
