@@ -202,8 +202,8 @@ def check_time_step(dt, model, h=1.0, ndim=2):
     return dt
 
 
-def pearson_seed(rng, shape, *, square=0.2, noise=0.01):
-    """Pearson's Gray-Scott start: u = 1, v = 0, a central square at u = 1/2, v = 1/4, plus noise.
+def pearson_seed(rng, shape, *, square=0.2, noise=0.01, values=(0.5, 0.25)):
+    """Pearson's Gray-Scott start: u = 1, v = 0, a central square at (u, v) = ``values``, plus noise.
 
     Parameters
     ----------
@@ -211,10 +211,11 @@ def pearson_seed(rng, shape, *, square=0.2, noise=0.01):
     shape : (n,) or (ny, nx)
     square : float, side of the square as a fraction of the grid
     noise : float, amplitude of the uniform noise added to both fields
+    values : (u, v) inside the square; Pearson used (1/2, 1/4)
     """
     u, v = np.ones(shape), np.zeros(shape)
     centre = tuple(slice(int(n * (1 - square) / 2), int(n * (1 + square) / 2) + 1) for n in shape)
-    u[centre], v[centre] = 0.5, 0.25
+    u[centre], v[centre] = values
     u += noise * rng.uniform(-1, 1, shape)
     v += noise * rng.uniform(-1, 1, shape)
     return u, np.clip(v, 0, None)

@@ -1,0 +1,223 @@
+"""Experiments ``rd-gallery`` (Gray-Scott presets) and ``rd-turing`` (a Turing pattern beside its theory)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from refimpl.core import backend as backends
+from refimpl.experiments import Claim, register_experiment
+from refimpl.rd import theory
+from refimpl.rd.kernels import simulate
+from refimpl.rd.model import GRAY_SCOTT_PRESETS, brusselator, gray_scott_preset, noisy_steady_state, pearson_seed, \
+    schnakenberg
+
+
+@dataclass(frozen=True)
+class GallerySettings:
+    presets: tuple = tuple(GRAY_SCOTT_PRESETS)
+    size: int = 256
+    steps: int = 10000
+    dt: float = 1.0
+    boundary: str = "periodic"
+    seed_square: float = 0.1  # side of the seeded square, fraction of the grid
+    seed_values: tuple = (0.0, 0.9)  # (u, v) in the square: a strong seed (Pearson used (0.5, 0.25))
+
+
+@register_experiment("rd-gallery", quick=GallerySettings(size=128, steps=4000), full=GallerySettings(),
+                     claims=[Claim("gallery.max_trivial_state_growth_rate",
+                                   "(1, 0) is linearly stable for the presets: patterns need finite seeds "
+                                   "(Pearson 1993)", expected=(-np.inf, 0.0))])
+def rd_gallery(run, settings):
+    """Gray-Scott presets (pmneila/jsexp, Karl Sims) grown from one seeded square, as a labelled grid of v."""
+    import matplotlib.pyplot as plt
+
+    columns = min(5, len(settings.presets))
+    rows = -(-len(settings.presets) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows), squeeze=False)
+    growth_rates = []
+    for axis, name in zip(axes.flat, run.progress(settings.presets, desc="rd-gallery")):
+        model = gray_scott_preset(name)
+        u, v = pearson_seed(run.rng, (settings.size, settings.size), square=settings.seed_square, noise=0.02,
+                            values=settings.seed_values)
+        u, v = simulate(model, u, v, dt=settings.dt, steps=settings.steps, boundary=settings.boundary)
+        run.check_finite(settings.steps, settings.steps, u=u, v=v)
+        mu = theory.lattice_wavenumbers_squared(u.shape)
+        growth_rates.append(theory.dispersion_relation(theory.jacobian(model), model.D_u, model.D_v, mu).max())
+        run.record(f"gallery.{name}.v_std", float(v.std()))
+        run.record(f"gallery.{name}.trivial_state_growth_rate", growth_rates[-1])
+        F, k = GRAY_SCOTT_PRESETS[name]
+        axis.imshow(v, cmap="magma", vmin=0, vmax=0.5, interpolation="nearest")
+        axis.set_title(f"{name}\nF={F:g}, k={k:g}", fontsize=8)
+    for index, axis in enumerate(axes.flat):
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_visible(index < len(settings.presets))
+    figure.suptitle(f"Gray-Scott, v after {settings.steps} steps (dt = {settings.dt:g}, "
+                    f"{settings.size}² cells, D_u = {model.D_u:g}, D_v = {model.D_v:g})", fontsize=9)
+    run.save_figure(figure, "gallery")
+    run.record("gallery.max_trivial_state_growth_rate", max(growth_rates))
+    run.record("gallery.patterned", [n for n in settings.presets if run.lookup(f"gallery.{n}.v_std") > 0.01])
+
+
+@dataclass(frozen=True)
+class TuringSettings:
+    model: str = "brusselator"  # or "schnakenberg"
+    a: float = 3.0
+    b: float = 9.0
+    D_u: float = 1.0
+    D_v: float = 10.0
+    size: int = 256
+    h: float = 0.5
+    dt: float = 0.005
+    steps: int = 4000
+    noise: float = 1e-3
+    growth_size: int = 64  # mode-growth check: grid, spacing 1, dt, steps and the (p, q) modes
+    growth_dt: float = 0.01
+    growth_steps: int = 400
+    growth_modes: tuple = ((0, 1), (1, 1), (2, 0), (0, 4), (6, 0), (8, 8), (12, 0), (20, 0), (24, 28), (32, 20))
+    backend_steps: int = 200  # the twins compared on the first steps of the pattern run (32² cells)
+    animation: bool = False  # write pattern.gif (matplotlib + Pillow)
+    frames: int = 40
+
+
+@register_experiment("rd-turing", quick=TuringSettings(size=128, steps=2000), full=TuringSettings(),
+                     claims=[Claim("turing.mode_growth_max_rel_error",
+                                   "a mode grows at ln|1 + dt λ(μ)|/dt (lattice dispersion, derived)",
+                                   expected=(0.0, 1e-3)),
+                             Claim("turing.measured_in_band", "the pattern's wavelength lies in the unstable band "
+                                   "(Turing 1952)", expected=(1, 1)),
+                             Claim("backends.max_abs_diff", "NumPy, numba (and CUDA) agree to rounding",
+                                   expected=(0.0, 1e-10))])
+def rd_turing(run, settings):
+    """A Turing pattern from noise beside its dispersion relation; mode growth and the twins measured."""
+    model = _turing_model(settings)
+    J = theory.jacobian(model)
+    band = theory.unstable_band(J, model.D_u, model.D_v)
+    if band is None:
+        raise ValueError(f"{model.label} is not Turing-unstable: {theory.turing_conditions(J, model.D_u, model.D_v)}")
+    k_fastest = theory.fastest_growing_wavenumber(J, model.D_u, model.D_v)
+    run.record("turing.conditions", theory.turing_conditions(J, model.D_u, model.D_v)._asdict())
+    run.record("turing.band_wavelengths", [2 * np.pi / np.sqrt(band[1]), 2 * np.pi / np.sqrt(band[0])])
+    run.record("turing.critical_wavelength", 2 * np.pi / theory.critical_wavenumber(J, model.D_u, model.D_v))
+    run.record("turing.critical_diffusion_ratio", theory.critical_diffusion_ratio(J))
+    run.record("turing.predicted_wavelength", 2 * np.pi / k_fastest)
+
+    modes = _mode_growth(run, model, settings)
+    u, v, frames = _pattern(run, model, settings)
+    k_measured = _dominant_wavenumber(u - model.steady_state[0], settings.h)
+    run.record("turing.measured_wavelength", 2 * np.pi / k_measured)
+    run.record("turing.measured_in_band", int(band[0] < k_measured**2 < band[1]))
+    _compare_backends(run, model, settings)
+    _plot(run, model, settings, u, band, k_fastest, k_measured, modes)
+    if settings.animation:
+        _animate(run, frames, settings)
+
+
+def _turing_model(settings):
+    if settings.model == "brusselator":
+        return brusselator(settings.a, settings.b, settings.D_u, settings.D_v)
+    if settings.model == "schnakenberg":
+        return schnakenberg(settings.a, settings.b, settings.D_u, settings.D_v)
+    raise ValueError(f"model must be 'brusselator' or 'schnakenberg'; got {settings.model!r}")
+
+
+def _mode_growth(run, model, settings):
+    """Seed each mode at amplitude 1e-8 along its leading eigenvector; measured vs predicted Euler rate."""
+    shape, dt, steps = (settings.growth_size,) * 2, settings.growth_dt, settings.growth_steps
+    table = {"p": [], "q": [], "mu": [], "predicted_rate": [], "measured_rate": []}
+    for mode in settings.growth_modes:
+        u, v, rate = theory.seeded_mode(model, shape, mode, amplitude=1e-8)
+        start = theory.mode_coefficient(model, u, v, mode)
+        u, v = simulate(model, u, v, dt=dt, steps=steps)
+        measured = np.log(abs(theory.mode_coefficient(model, u, v, mode) / start)) / (steps * dt)
+        for key, value in zip(table, (*mode, theory.lattice_wavenumbers_squared(shape)[mode],
+                                      theory.euler_growth_rate(rate, dt), measured)):
+            table[key].append(float(value))
+    predicted, measured = np.array(table["predicted_rate"]), np.array(table["measured_rate"])
+    run.write_metrics(table, "mode_growth.csv")
+    run.record("turing.mode_growth_max_rel_error", np.max(np.abs(measured - predicted) / np.abs(predicted)))
+    run.record("turing.modes_growing", int(np.sum(predicted > 0)))
+    run.record("turing.modes_decaying", int(np.sum(predicted < 0)))
+    return table
+
+
+def _pattern(run, model, settings):
+    """From the steady state plus noise; returns the final u, v and frames of u for the animation."""
+    u, v = noisy_steady_state(run.rng, model, (settings.size,) * 2, settings.noise)
+    chunks = max(1, settings.frames if settings.animation else 20)
+    frames, done = [u], 0
+    for chunk in run.progress(range(chunks), desc="rd-turing"):
+        steps = (chunk + 1) * settings.steps // chunks - done
+        u, v = simulate(model, u, v, dt=settings.dt, steps=steps, h=settings.h)
+        done += steps
+        run.check_finite(done, settings.steps, u=u, v=v)
+        frames.append(u)
+    run.record("turing.pattern_amplitude", float(u.std()))
+    return u, v, frames
+
+
+def _dominant_wavenumber(field, h):
+    """Peak of the radially binned power spectrum (bins of width 2π/(N h)), as a wavenumber."""
+    n = field.shape[0]
+    power = np.abs(np.fft.fft2(field)) ** 2
+    frequency = np.fft.fftfreq(n)
+    radius = np.sqrt(frequency[:, None] ** 2 + frequency[None, :] ** 2) * n  # in units of 2π/(N h)
+    shells = np.bincount(np.rint(radius).astype(int).ravel(), weights=power.ravel())
+    shells[0] = 0
+    return 2 * np.pi * np.argmax(shells) / (n * h)
+
+
+def _compare_backends(run, model, settings):
+    """The same start advanced by every available twin; the largest difference to the NumPy reference."""
+    u, v = noisy_steady_state(np.random.default_rng(run.seed), model, (32, 32), 0.1)
+    results = {}
+    for name in ("numpy", "numba", "cuda"):
+        if name == "cuda" and not backends.cuda_available():
+            continue
+        results[name] = simulate(model, u, v, dt=settings.dt, steps=settings.backend_steps, h=settings.h,
+                                 backend=name)
+    difference = {name: max(float(np.abs(a - b).max()) for a, b in zip(fields, results["numpy"]))
+                  for name, fields in results.items() if name != "numpy"}
+    run.record("backends.compared", sorted(results))
+    run.record("backends.max_abs_diff", max(difference.values()))
+    run.record("backends.max_abs_diff_by_backend", difference)
+
+
+def _plot(run, model, settings, u, band, k_fastest, k_measured, modes):
+    import matplotlib.pyplot as plt
+
+    J = theory.jacobian(model)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6))
+    extent = settings.size * settings.h
+    image = left.imshow(u, cmap="viridis", extent=(0, extent, 0, extent), origin="lower")
+    figure.colorbar(image, ax=left, label="u")
+    left.set(title=f"{model.label}\nu after t = {settings.steps * settings.dt:g}", xlabel="x", ylabel="y")
+    k = np.linspace(0, 1.3 * np.sqrt(band[1]), 600)
+    right.plot(k, theory.dispersion_relation(J, model.D_u, model.D_v, k**2), label=r"max Re $\lambda(k)$")
+    right.axvspan(np.sqrt(band[0]), np.sqrt(band[1]), color="tab:orange", alpha=0.15, label="unstable band")
+    right.axhline(0, color="black", lw=0.8)
+    right.plot(np.sqrt(modes["mu"]), modes["measured_rate"], "o", mfc="none",
+               label=r"measured single modes ($k = \sqrt{\mu_{pq}}$, Euler)")
+    right.axvline(k_fastest, ls="--", color="tab:green", label=f"fastest growing, λ = {2 * np.pi / k_fastest:.3g}")
+    right.axvline(k_measured, ls=":", color="tab:red", label=f"pattern FFT peak, λ = {2 * np.pi / k_measured:.3g}")
+    right.set(xlabel="wavenumber k", ylabel="growth rate (1/time)", title="dispersion relation")
+    right.legend(fontsize=8)
+    run.save_figure(figure, "turing")
+
+
+def _animate(run, frames, settings):
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    figure, axis = plt.subplots(figsize=(4, 4))
+    image = axis.imshow(frames[-1], cmap="viridis", animated=True)
+    axis.set_axis_off()
+
+    def show(index):
+        image.set_data(frames[index])
+        image.set_clim(frames[index].min(), frames[index].max())
+        return (image,)
+
+    FuncAnimation(figure, show, frames=len(frames), blit=True).save(run.folder / "pattern.gif",
+                                                                    writer=PillowWriter(fps=10))
+    plt.close(figure)
