@@ -38,7 +38,8 @@ def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin, on_st
     """Train ``network`` in place on (X, y) with minibatch Adam and the multi-class hinge loss.
 
     Constraints (orthogonal A, ‖W‖₂ ≤ 1) are restored after every step and exactly at the end.
-    ``on_step(step, loss)`` is called every step (the experiment passes its finiteness check).
+    ``on_step(step, steps, loss=loss)`` is called every step, before the update; the default raises
+    FloatingPointError naming the step when the loss is not finite (experiments pass ``run.check_finite``).
     Returns the losses, one per step.
     """
     steps, batch_size = check_int("steps", steps, minimum=1), check_int("batch_size", batch_size, minimum=1)
@@ -49,17 +50,13 @@ def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin, on_st
         index = rng.choice(len(X), size=min(batch_size, len(X)), replace=False)
         logits, caches = network.forward(X[index])
         loss, dlogits = multiclass_hinge(logits, y[index], margin)
-        (on_step or _check_finite)(step, steps, loss)
+        (on_step or check_finite_step)(step, steps, loss=loss)
         _, grads = network.backward(dlogits, caches)
         optimiser.step(params, grads)
         network.project()
         losses.append(loss)
     network.project(exact=True)
     return np.array(losses)
-
-
-def _check_finite(step, total, loss):
-    check_finite_step(step, total, loss=loss)
 
 
 def margin_input_gradient(network, X, y):

@@ -1,0 +1,103 @@
+"""Loss and attack gradients against finite differences, the attack and certificate against each other,
+and the ``dynsys`` experiment end to end with tiny settings."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from refimpl.core.gradcheck import assert_gradients
+from refimpl.dynsys import model, theory, training
+from refimpl.dynsys.experiment import QUICK
+from refimpl.experiments import lookup, run_experiment
+from tests.dynsys.cases import preactivations
+from tests.helpers import arrays, off_kinks
+
+
+@given(st.integers(1, 5), st.integers(2, 4), st.floats(0.05, 2.0), st.data())
+def test_multiclass_hinge_gradient_matches_finite_differences(n, k, margin, data):
+    logits = data.draw(arrays((n, k)))
+    labels = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    hinge = margin - logits[np.arange(n), labels][:, None] + logits
+    hinge[np.arange(n), labels] = 1.0
+    assume(off_kinks(hinge))
+    _, dlogits = training.multiclass_hinge(logits, labels, margin)
+    assert_gradients(lambda z: training.multiclass_hinge(z, labels, margin)[0], [logits], [dlogits])
+
+
+@settings(max_examples=15)
+@given(st.integers(0, 2**32 - 1))
+def test_attack_input_gradient_matches_finite_differences(seed):
+    rng = np.random.default_rng(seed)
+    net = model.lipschitz_network(rng, 3, 4, 2, 3)
+    X, y = rng.standard_normal((4, 3)), rng.integers(0, 3, 4)
+    logits, caches = net.forward(X)
+    others = logits.copy()
+    others[np.arange(4), y] = -np.inf
+    assume(off_kinks(*preactivations(caches)) and np.all(np.diff(np.sort(others, axis=1)[:, -2:]) > 1e-3))
+    _, dx = training.margin_input_gradient(net, X, y)
+    assert_gradients(lambda X: training.margin_input_gradient(net, X, y)[0].sum(), [X], [dx])
+
+
+@settings(max_examples=10)
+@given(st.integers(0, 2**32 - 1), st.floats(0.05, 0.5))
+def test_pgd_accuracy_is_at_least_certified_accuracy(seed, eps):
+    """A certified point cannot be broken by any attack; PGD must also find no perturbation beyond ε."""
+    rng = np.random.default_rng(seed)
+    net = model.lipschitz_network(rng, 2, 6, 2, 2)
+    X = rng.standard_normal((80, 2))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+    training.train_classifier(net, X, y, rng, steps=40, batch_size=40, lr=0.05, margin=0.5)
+    logits = net(X)
+    certified = theory.margins(logits, y) > np.sqrt(2) * theory.certified_lipschitz(net) * eps
+    robust, X_adv = training.pgd_l2(net, X, y, eps, rng, steps=20, restarts=2)
+    assert np.all(robust[certified])
+    assert np.all(np.linalg.norm(X_adv - X, axis=1) <= eps * (1 + 1e-12))
+    assert np.all(theory.margins(net(X_adv[~robust]), y[~robust]) <= 0)
+
+
+def test_pgd_breaks_an_unconstrained_network_more_often(rng):
+    """The attack is not vacuous: on a ResNet with a large Jacobian it finds adversarial examples."""
+    net = model.resnet(rng, 2, 8, 3, 2, h=1.0)
+    X = rng.standard_normal((100, 2))
+    y = (X[:, 0] > 0).astype(int)
+    training.train_classifier(net, X, y, rng, steps=150, batch_size=50, lr=0.02, margin=0.3)
+    robust, _ = training.pgd_l2(net, X, y, 0.3, rng, steps=20)
+    assert robust.mean() < training.accuracy(net, X, y) - 0.05
+
+
+def test_nan_loss_stops_training_naming_the_step(rng):
+    net = model.resnet(rng, 2, 3, 1, 2)
+    X, y = np.full((4, 2), 1e300), np.array([0, 1, 0, 1])
+    net.layers[0].params["W"][...] = 1e10
+    with pytest.raises(FloatingPointError, match="at step 0 of 5"), np.errstate(all="ignore"):
+        training.train_classifier(net, X, y, rng, steps=5, batch_size=4, lr=0.1, margin=0.5)
+
+
+TINY = dataclasses.replace(QUICK, seeds=1, toy_train=60, toy_test=40, toy_width=4, toy_depth=2, toy_steps=5,
+                           mnist_train=60, mnist_test=20, mnist_width=8, mnist_depth=1, mnist_steps=5, pgd_steps=2,
+                           power_iterations=2, vp_depth=3, mass_steps=20)
+
+
+def test_experiment_runs_end_to_end_with_tiny_settings(tmp_path):
+    document = run_experiment("dynsys", quick=True, seed=0, out_dir=tmp_path, settings=TINY)
+    results = document["results"]
+    for key in ("vp.max_abs_logdet", "mass.max_drift", "lipschitz.empirical_max", "lipschitz.certified",
+                "splitting.order", "hamiltonian.max_symplectic_error"):
+        assert np.isfinite(lookup(results, key))
+    for model_name in ("lipschitz", "resnet"):
+        assert len(lookup(results, f"mnist.{model_name}.pgd_accuracy")) == len(TINY.mnist_eps)
+    assert lookup(results, "lipschitz.empirical_max") <= lookup(results, "lipschitz.certified") <= 1 + 1e-9
+    for name in ("structure", "decision_boundaries", "robustness", "adversarial_digits"):
+        assert (tmp_path / "dynsys" / f"{name}.png").exists()
+    again = run_experiment("dynsys", quick=True, seed=0, out_dir=tmp_path / "again", settings=TINY)
+    assert _without_timings(again["results"]) == _without_timings(results)
+
+
+def _without_timings(results):
+    """The results without wall-clock times, which a fixed seed cannot make identical."""
+    if isinstance(results, dict):
+        return {k: _without_timings(v) for k, v in results.items() if k != "train_seconds"}
+    return results
