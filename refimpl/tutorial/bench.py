@@ -1,0 +1,91 @@
+"""Benchmark ``tutorial``: one training step of the three-layer CNN on a batch of 64 MNIST digits.
+
+Forward pass, softmax cross-entropy, backward pass and an SGD update, timed in one run for the numba
+kernels (all threads and one thread), the NumPy reference kernels, and torch on the CPU (float64, the
+same architecture and parameters, at its default thread count and at one thread; only when torch is
+installed). Ratios are best times relative to numba at its default thread count.
+"""
+
+import numpy as np
+
+from refimpl.bench import register_bench, time_call, torch_available
+from refimpl.core import optim
+from refimpl.data import load_mnist
+from refimpl.tutorial.model import ThreeLayerConvNet
+
+BATCH_SIZE = 64
+LR = 0.01
+
+
+@register_bench("tutorial")
+def bench_tutorial(quick):
+    import numba
+
+    x, labels = (a[:BATCH_SIZE] for a in load_mnist().flat()[:2])
+    params = ThreeLayerConvNet().init_params(np.random.default_rng(0))
+    options = {"repeat": 3, "min_seconds": 0.2} if quick else {"repeat": 7, "min_seconds": 1.0}
+    rows = []
+
+    def add(implementation, threads, step):
+        timing = time_call(step, **options)
+        rows.append({"implementation": implementation, "threads": threads, "first_s": timing["first"],
+                     "best_ms": 1e3 * timing["best"], "median_ms": 1e3 * timing["median"]})
+
+    threads = numba.get_num_threads()
+    add("numba", threads, _refimpl_step("numba", params, x, labels))
+    numba.set_num_threads(1)
+    try:
+        add("numba", 1, _refimpl_step("numba", params, x, labels))
+    finally:
+        numba.set_num_threads(threads)
+    add("numpy reference", "BLAS", _refimpl_step("numpy", params, x, labels))
+    if torch_available():
+        import torch
+
+        torch_threads = torch.get_num_threads()
+        add("torch CPU float64", torch_threads, _torch_step(params, x, labels))
+        torch.set_num_threads(1)
+        try:
+            add("torch CPU float64", 1, _torch_step(params, x, labels))
+        finally:
+            torch.set_num_threads(torch_threads)
+    numba_best = rows[0]["best_ms"]
+    for row in rows:
+        row["time_vs_numba"] = row["best_ms"] / numba_best
+    return {"rows": rows, "batch_size": BATCH_SIZE, "step": "forward + softmax cross-entropy + backward + SGD",
+            "architecture": "conv 8@5x5 (pad 2), ReLU, 2x2 max-pool, affine 1568->100, ReLU, affine 100->10",
+            "ratios": {f"{row['implementation']} ({row['threads']} threads) / numba": row["time_vs_numba"]
+                       for row in rows[1:]}}
+
+
+def _refimpl_step(backend, params, x, labels):
+    network = ThreeLayerConvNet(backend=backend)
+    params = {k: v.copy() for k, v in params.items()}
+    optimizer = optim.SGD(lr=LR)
+
+    def step():
+        _, grads = network.loss(params, x, labels)
+        optimizer.step(params, grads)
+
+    return step
+
+
+def _torch_step(params, x, labels):
+    import torch
+    import torch.nn.functional as F
+
+    tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    images = torch.tensor(x, dtype=torch.float64).reshape(-1, 1, 28, 28)
+    targets = torch.tensor(labels)
+
+    def step():
+        pooled = F.max_pool2d(torch.relu(F.conv2d(images, tensors["K"], tensors["b"], padding=2)), 2)
+        hidden = torch.relu(pooled.reshape(len(images), -1) @ tensors["M1"].T + tensors["c1"])
+        loss = F.cross_entropy(hidden @ tensors["M2"].T + tensors["c2"], targets)
+        loss.backward()
+        with torch.no_grad():
+            for tensor in tensors.values():
+                tensor -= LR * tensor.grad
+                tensor.grad = None
+
+    return step

@@ -1,0 +1,411 @@
+r"""The four function approximators of the "three pillars" tutorial (seed 001), step by step.
+
+1. Linear function approximation, :math:`f(m, c, x) = m x + c`, fitted to pairs :math:`(x_p, y_p)` by
+   minimising
+
+   .. math:: L(m, c) = \frac{1}{2n} \sum_{p=1}^n \big(f(m, c, x_p) - y_p\big)^2
+
+   with gradient descent (GD), stochastic gradient descent on one sample (SGD) or on a minibatch
+   :math:`\mathcal B`, and, for reference, in closed form (least squares).
+2. One-layer network on MNIST, :math:`f(x) = M x + c` with M (10, 784), c (10,): 7,850 parameters.
+3. Two-layer network, :math:`f(x) = M_2\,\sigma(M_1 x + c_1) + c_2` with :math:`\sigma` = ReLU.
+4. Three-layer convolutional network: convolution, ReLU, 2 × 2 max-pool, affine, ReLU, affine.
+
+The networks are trained with softmax cross-entropy. Each network is a small object that knows its
+architecture; the parameters live in a plain dict (``init_params``), so that the same forward and
+backward passes serve training, gradient checks and the loss-surface plots, which move the
+parameters along random directions.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from refimpl.core import layers, losses, optim
+from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_shape
+from refimpl.tutorial import kernels, theory
+
+# --------------------------------------------------------------------------------------------------
+# 1. Linear function approximation
+# --------------------------------------------------------------------------------------------------
+
+
+def linear_model(m, c, x):
+    r""":math:`f(m, c, x) = m x + c`, element-wise over ``x``."""
+    return m * x + c
+
+
+def _check_line_data(x, y):
+    x = as_float_array("x", x, ndim=1)
+    y = check_shape("y", as_float_array("y", y, ndim=1), x.shape, described="(n,)", context="to match x")
+    return x, y
+
+
+def _check_theta(name, theta):
+    return check_shape(name, as_float_array(name, theta, ndim=1), (2,), described="(m, c)")
+
+
+def linear_loss(theta, x, y):
+    r"""Loss and gradient of the linear fit at :math:`\theta = (m, c)`.
+
+    .. math::
+        L = \frac{1}{2n}\sum_p r_p^2, \quad r_p = m x_p + c - y_p, \qquad
+        \nabla L = \Big(\frac1n \sum_p r_p x_p,\ \frac1n \sum_p r_p\Big)
+
+    Parameters
+    ----------
+    theta : (2,), (m, c)
+    x, y : (n,)
+
+    Returns
+    -------
+    loss : float
+    gradient : (2,)
+    """
+    residual = linear_model(theta[0], theta[1], x) - y
+    return 0.5 * float(np.mean(residual**2)), np.array([np.mean(residual * x), np.mean(residual)])
+
+
+def linear_loss_change(theta, theta_next, x, y):
+    r""":math:`L(\theta') - L(\theta)`, computed without cancellation.
+
+    .. math:: L(\theta') - L(\theta) = \frac{1}{2n}\sum_p (r'_p - r_p)(r'_p + r_p), \quad
+              r'_p - r_p = \Delta m\, x_p + \Delta c
+
+    Subtracting two computed losses would lose every digit once the change falls below the
+    rounding error of the losses themselves, which GD reaches within a few hundred steps.
+    """
+    residual = linear_model(theta[0], theta[1], x) - y
+    residual_next = linear_model(theta_next[0], theta_next[1], x) - y
+    difference = linear_model(theta_next[0] - theta[0], theta_next[1] - theta[1], x)
+    return 0.5 * float(np.mean(difference * (residual + residual_next)))
+
+
+def linear_excess_loss(theta, theta_star, x):
+    r""":math:`L(\theta) - L^* = \tfrac12 (\theta - \theta^*)^\top \nabla^2 L\, (\theta - \theta^*)`.
+
+    Exact for a quadratic loss, since :math:`\nabla L(\theta^*) = 0`; free of the cancellation of
+    :math:`L(\theta) - L(\theta^*)` computed as a difference.
+    """
+    error = np.asarray(theta, dtype=np.float64) - theta_star
+    return 0.5 * float(error @ theory.hessian(x) @ error)
+
+
+def linear_gradient_floor(theta, x, y):
+    r"""The rounding floor of the computed gradient :math:`\nabla L(\theta)` in float64.
+
+    Each residual :math:`r_p = m x_p + c - y_p` carries an absolute error of a few ulps of
+    :math:`|m x_p| + |c| + |y_p|`, and the gradient multiplies it by :math:`|x_p|` or 1; below
+    this floor (taken with a safety factor of 32 ulps) a computed gradient is noise, not slope.
+    """
+    size = np.max(np.abs(theta[0] * x) + abs(theta[1]) + np.abs(y))
+    return 32.0 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(x)))) * float(size)
+
+
+def closed_form(x, y):
+    r"""The least-squares answer :math:`(m^*, c^*) = \arg\min L(m, c)` (``numpy.linalg.lstsq``)."""
+    x, y = _check_line_data(x, y)
+    return np.linalg.lstsq(theory.design_matrix(x), y, rcond=None)[0]
+
+
+@dataclass(frozen=True)
+class LinearTrace:
+    """The path of an optimiser on the linear fit.
+
+    thetas : (T + 1, 2), the iterates :math:`\\theta_0, …, \\theta_T`
+    losses : (T + 1,), the full-data loss :math:`L(\\theta_t)`
+    grad_norms_sq : (T + 1,), :math:`\\|\\nabla L(\\theta_t)\\|^2` of the full-data loss
+    loss_changes : (T,), :math:`L(\\theta_{t+1}) - L(\\theta_t)` without cancellation
+    step_size : float, η
+    beta : float, the smoothness constant that set the default η
+    gradient_floor : float, the rounding floor of ‖∇L‖ at the last iterate (:func:`linear_gradient_floor`)
+    """
+
+    thetas: np.ndarray
+    losses: np.ndarray
+    grad_norms_sq: np.ndarray
+    loss_changes: np.ndarray
+    step_size: float
+    beta: float
+    gradient_floor: float
+
+
+def _trace(x, y, thetas, step_size, beta):
+    thetas = np.asarray(thetas)
+    values = [linear_loss(theta, x, y) for theta in thetas]
+    changes = [linear_loss_change(a, b, x, y) for a, b in zip(thetas[:-1], thetas[1:])]
+    return LinearTrace(thetas, np.array([v[0] for v in values]), np.array([v[1] @ v[1] for v in values]),
+                       np.array(changes), step_size, beta, linear_gradient_floor(thetas[-1], x, y))
+
+
+def _step_size(step_size, beta, method):
+    """η = 1/β by default; η ≥ 2/β is refused, since GD on a quadratic then diverges along the top eigenvector."""
+    if step_size is None:
+        return 1.0 / beta
+    step_size = check_positive("step_size", step_size)
+    if step_size >= 2.0 / beta:
+        raise ValueError(f"step_size = {step_size:g} is unstable for {method} on this data with β = {beta:.6g}; "
+                         f"use step_size < 2/β = {2.0 / beta:.6g} (default 1/β = {1.0 / beta:.6g})")
+    return step_size
+
+
+def gradient_descent(x, y, theta_0, steps, step_size=None):
+    r"""Full-batch gradient descent, :math:`\theta_{t+1} = \theta_t - \eta \nabla L(\theta_t)`.
+
+    Parameters
+    ----------
+    x, y : (n,)
+    theta_0 : (2,), starting (m, c)
+    steps : int, T
+    step_size : float, η; default :math:`1/\beta` with β the largest Hessian eigenvalue
+
+    Returns
+    -------
+    LinearTrace
+    """
+    x, y = _check_line_data(x, y)
+    theta = _check_theta("theta_0", theta_0).copy()
+    steps = check_int("steps", steps, minimum=1)
+    beta = theory.smoothness_constant(x)
+    eta = _step_size(step_size, beta, "gradient descent")
+    thetas = [theta.copy()]
+    for _ in range(steps):
+        theta = theta - eta * linear_loss(theta, x, y)[1]
+        thetas.append(theta)
+    return _trace(x, y, thetas, eta, beta)
+
+
+def minibatch_sgd(x, y, theta_0, rng, epochs, batch_size=1, step_size=None):
+    r"""Stochastic gradient descent on minibatches :math:`\mathcal B` drawn without replacement.
+
+    .. math:: L_{\mathcal B}(m, c) = \frac{1}{2|\mathcal B|}\sum_{p \in \mathcal B} (f(m, c, x_p) - y_p)^2,
+              \qquad \theta \leftarrow \theta - \eta \nabla L_{\mathcal B}(\theta)
+
+    ``batch_size = 1`` is the slides' SGD on one sample. The default step is :math:`1/\beta_1` with
+    :math:`\beta_1 = \max_p (x_p^2 + 1)`, the smoothness constant of every one-sample (hence every
+    minibatch) loss. The trace holds one iterate per update and the full-data loss there.
+    """
+    x, y = _check_line_data(x, y)
+    theta = _check_theta("theta_0", theta_0).copy()
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if batch_size > len(x):
+        raise ValueError(f"batch_size must be at most the number of samples n = {len(x)}; got {batch_size}")
+    beta = theory.sample_smoothness_constant(x)
+    eta = _step_size(step_size, beta, "SGD")
+    thetas = [theta.copy()]
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            batch = order[start:start + batch_size]
+            theta = theta - eta * linear_loss(theta, x[batch], y[batch])[1]
+            thetas.append(theta)
+    return _trace(x, y, thetas, eta, beta)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2-4. Networks on MNIST, softmax cross-entropy
+# --------------------------------------------------------------------------------------------------
+
+
+class Network:
+    """An architecture: ``init_params(rng)``, ``forward(params, x)``, ``backward(dlogits, cache)``.
+
+    Inputs are flattened images ``x`` (n, d_in); outputs are logits (n, 10).
+    """
+
+    def init_params(self, rng):
+        raise NotImplementedError
+
+    def forward(self, params, x):
+        raise NotImplementedError
+
+    def backward(self, dlogits, cache):
+        raise NotImplementedError
+
+    def loss(self, params, x, labels):
+        r"""Mean softmax cross-entropy and its gradient with respect to every parameter.
+
+        .. math:: L = -\frac1n \sum_i \log \mathrm{softmax}(f(x_i))_{y_i}
+
+        Returns
+        -------
+        loss : float
+        grads : dict, same keys and shapes as ``params``
+        """
+        logits, cache = self.forward(params, x)
+        loss, dlogits = losses.softmax_cross_entropy(logits, labels)
+        return loss, self.backward(dlogits, cache)
+
+    def predict(self, params, x, batch_size=500):
+        """Predicted classes (n,), evaluated in batches to bound memory."""
+        return np.concatenate([self.forward(params, x[i:i + batch_size])[0].argmax(axis=1)
+                               for i in range(0, len(x), batch_size)])
+
+    def accuracy(self, params, x, labels):
+        """Fraction of ``x`` classified as ``labels``."""
+        return float(np.mean(self.predict(params, x) == labels))
+
+    def mean_loss(self, params, x, labels, batch_size=500):
+        """The mean cross-entropy over all of ``x``, in batches (no gradients)."""
+        total = 0.0
+        for i in range(0, len(x), batch_size):
+            logits = self.forward(params, x[i:i + batch_size])[0]
+            total += losses.softmax_cross_entropy(logits, labels[i:i + batch_size])[0] * len(logits)
+        return total / len(x)
+
+
+def count_params(params):
+    """Total number of trainable numbers in a parameter dict."""
+    return int(sum(p.size for p in params.values()))
+
+
+def _he_normal(rng, shape, fan_in, gain=2.0):
+    """Normal weights of variance gain/fan_in (He et al. 2015: gain 2 keeps ReLU activations at unit scale)."""
+    return rng.standard_normal(shape) * np.sqrt(gain / fan_in)
+
+
+class OneLayerNet(Network):
+    r"""One-layer network, :math:`f(x) = M x + c`: 10 × 784 + 10 = 7,850 parameters on MNIST.
+
+    Parameters: M (d_out, d_in), c (d_out,).
+    """
+
+    def __init__(self, d_in=784, d_out=10):
+        self.d_in = check_int("d_in", d_in, minimum=1)
+        self.d_out = check_int("d_out", d_out, minimum=2)
+
+    def init_params(self, rng):
+        return {"M": _he_normal(rng, (self.d_out, self.d_in), self.d_in, gain=1.0), "c": np.zeros(self.d_out)}
+
+    def forward(self, params, x):
+        return layers.affine_forward(x, params["M"], params["c"])
+
+    def backward(self, dlogits, cache):
+        _, dM, dc = layers.affine_backward(dlogits, cache)
+        return {"M": dM, "c": dc}
+
+
+class TwoLayerNet(Network):
+    r"""Two-layer network, :math:`f(x) = M_2\,\sigma(M_1 x + c_1) + c_2`, :math:`\sigma` = ReLU.
+
+    Parameters: M1 (k, d_in), c1 (k,), M2 (d_out, k), c2 (d_out,).
+    """
+
+    def __init__(self, d_in=784, hidden=100, d_out=10):
+        self.d_in = check_int("d_in", d_in, minimum=1)
+        self.hidden = check_int("hidden", hidden, minimum=1)
+        self.d_out = check_int("d_out", d_out, minimum=2)
+
+    def init_params(self, rng):
+        return {"M1": _he_normal(rng, (self.hidden, self.d_in), self.d_in), "c1": np.zeros(self.hidden),
+                "M2": _he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), "c2": np.zeros(self.d_out)}
+
+    def forward(self, params, x):
+        pre_activation, cache_1 = layers.affine_forward(x, params["M1"], params["c1"])
+        hidden, cache_relu = layers.relu_forward(pre_activation)
+        logits, cache_2 = layers.affine_forward(hidden, params["M2"], params["c2"])
+        return logits, (cache_1, cache_relu, cache_2)
+
+    def backward(self, dlogits, cache):
+        cache_1, cache_relu, cache_2 = cache
+        dhidden, dM2, dc2 = layers.affine_backward(dlogits, cache_2)
+        _, dM1, dc1 = layers.affine_backward(layers.relu_backward(dhidden, cache_relu), cache_1)
+        return {"M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
+
+
+class ThreeLayerConvNet(Network):
+    r"""Three-layer convolutional network (local connectivity, weight sharing):
+
+    .. math:: f(x) = M_2\,\sigma\big(M_1\,\mathrm{pool}(\sigma(K * x + b)) + c_1\big) + c_2
+
+    conv (F filters of size k × k, zero padding (k − 1)/2 keeps the image size) → ReLU → s × s max-pool
+    → affine to ``hidden`` units → ReLU → affine to ``d_out`` logits.
+
+    Parameters: K (F, C, k, k), b (F,), M1 (hidden, F·(H/s)·(W/s)), c1 (hidden,), M2 (d_out, hidden),
+    c2 (d_out,). ``backend`` picks the convolution and pooling kernels ("numpy" or "numba").
+    """
+
+    def __init__(self, image_size=28, channels=1, filters=8, filter_size=5, pool=2, hidden=100, d_out=10,
+                 backend="numba"):
+        self.image_size = check_int("image_size", image_size, minimum=1)
+        self.channels = check_int("channels", channels, minimum=1)
+        self.filters = check_int("filters", filters, minimum=1)
+        self.filter_size = check_int("filter_size", filter_size, minimum=1)
+        if self.filter_size % 2 == 0:
+            raise ValueError(f"filter_size must be odd so that padding keeps the image size; got {filter_size}")
+        self.pool = check_int("pool", pool, minimum=1)
+        if self.image_size % self.pool:
+            raise ValueError(f"image_size = {image_size} must be divisible by pool = {pool}")
+        self.hidden = check_int("hidden", hidden, minimum=1)
+        self.d_out = check_int("d_out", d_out, minimum=2)
+        self.backend = check_choice("backend", backend, kernels.LAYER_BACKENDS)
+        self.pad = (self.filter_size - 1) // 2
+        self.pooled_features = self.filters * (self.image_size // self.pool) ** 2
+
+    def init_params(self, rng):
+        k, C, F = self.filter_size, self.channels, self.filters
+        return {"K": _he_normal(rng, (F, C, k, k), C * k * k), "b": np.zeros(F),
+                "M1": _he_normal(rng, (self.hidden, self.pooled_features), self.pooled_features),
+                "c1": np.zeros(self.hidden),
+                "M2": _he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), "c2": np.zeros(self.d_out)}
+
+    def forward(self, params, x):
+        images = x.reshape(len(x), self.channels, self.image_size, self.image_size)
+        conv, cache_conv = kernels.conv2d_forward(images, params["K"], params["b"], self.pad, self.backend)
+        activated, cache_relu_conv = layers.relu_forward(conv)
+        pooled, cache_pool = kernels.max_pool_forward(activated, self.pool, self.backend)
+        pre_hidden, cache_1 = layers.affine_forward(pooled.reshape(len(x), -1), params["M1"], params["c1"])
+        hidden, cache_relu = layers.relu_forward(pre_hidden)
+        logits, cache_2 = layers.affine_forward(hidden, params["M2"], params["c2"])
+        return logits, (cache_conv, cache_relu_conv, cache_pool, pooled.shape, cache_1, cache_relu, cache_2)
+
+    def backward(self, dlogits, cache):
+        cache_conv, cache_relu_conv, cache_pool, pooled_shape, cache_1, cache_relu, cache_2 = cache
+        dhidden, dM2, dc2 = layers.affine_backward(dlogits, cache_2)
+        dpooled, dM1, dc1 = layers.affine_backward(layers.relu_backward(dhidden, cache_relu), cache_1)
+        dactivated = kernels.max_pool_backward(dpooled.reshape(pooled_shape), cache_pool)
+        _, dK, db = kernels.conv2d_backward(layers.relu_backward(dactivated, cache_relu_conv), cache_conv)
+        return {"K": dK, "b": db, "M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
+
+
+OPTIMIZERS = {"sgd": optim.SGD, "momentum": optim.Momentum, "adam": optim.Adam}
+
+
+def train_classifier(network, params, x, labels, rng, *, epochs, batch_size=64, optimizer="momentum", lr=0.05,
+                     on_step=None, progress=None):
+    """Minibatch training of ``network`` from ``params`` (updated in place) on (x, labels).
+
+    Parameters
+    ----------
+    network : Network
+    params : dict from ``network.init_params``
+    x : (n, d_in), labels : (n,) int
+    rng : numpy.random.Generator, shuffles the data each epoch
+    epochs, batch_size : int
+    optimizer : "sgd", "momentum" or "adam", with learning rate ``lr``
+    on_step : callable(step, total, loss), optional, called after every update (a NaN check, say)
+    progress : callable wrapping the epoch loop (a progress bar), optional
+
+    Returns
+    -------
+    list of float, the mean training loss of each epoch
+    """
+    x = as_float_array("x", x, ndim=2)
+    labels = check_shape("labels", np.asarray(labels), (len(x),), described="(n,)", context="to match x")
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    opt = OPTIMIZERS[check_choice("optimizer", optimizer, tuple(OPTIMIZERS))](lr=lr)
+    steps_per_epoch = -(-len(x) // batch_size)
+    total, epoch_losses = epochs * steps_per_epoch, []
+    for epoch in (progress or iter)(range(epochs)):
+        order, running = rng.permutation(len(x)), 0.0
+        for start in range(0, len(x), batch_size):
+            batch = order[start:start + batch_size]
+            loss, grads = network.loss(params, x[batch], labels[batch])
+            opt.step(params, grads)
+            running += loss * len(batch)
+            if on_step is not None:
+                on_step(epoch * steps_per_epoch + start // batch_size + 1, total, loss)
+        epoch_losses.append(running / len(x))
+    return epoch_losses

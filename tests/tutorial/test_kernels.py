@@ -1,0 +1,128 @@
+"""Convolution and max-pooling: NumPy and numba twins agree, and both gradients match finite differences."""
+
+import numpy as np
+import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+
+from refimpl.core.backend import get_kernel
+from refimpl.core.gradcheck import assert_gradients
+from refimpl.tutorial import kernels
+from tests.helpers import arrays
+
+
+@st.composite
+def conv_inputs(draw, max_size=6):
+    n, C, F = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    pad = draw(st.integers(0, 2))
+    H = draw(st.integers(max(1, kh - 2 * pad), max_size))
+    W = draw(st.integers(max(1, kw - 2 * pad), max_size))
+    x, K, b = draw(arrays((n, C, H, W))), draw(arrays((F, C, kh, kw))), draw(arrays((F,)))
+    out_shape = (n, F, H + 2 * pad - kh + 1, W + 2 * pad - kw + 1)
+    return x, K, b, pad, draw(arrays(out_shape))
+
+
+@given(conv_inputs(max_size=9))
+def test_conv2d_twins_agree(inputs):
+    x, K, b, pad, dout = inputs
+    out_numpy, cache_numpy = kernels.conv2d_forward(x, K, b, pad, backend="numpy")
+    out_numba, cache_numba = kernels.conv2d_forward(x, K, b, pad, backend="numba")
+    np.testing.assert_allclose(out_numba, out_numpy, rtol=1e-12, atol=1e-12)
+    for numba_grad, numpy_grad in zip(kernels.conv2d_backward(dout, cache_numba),
+                                      kernels.conv2d_backward(dout, cache_numpy)):
+        np.testing.assert_allclose(numba_grad, numpy_grad, rtol=1e-12, atol=1e-11)
+
+
+@settings(max_examples=20)
+@given(conv_inputs(), st.sampled_from(["numpy", "numba"]))
+def test_conv2d_gradients_match_finite_differences(inputs, backend):
+    x, K, b, pad, dout = inputs
+    _, cache = kernels.conv2d_forward(x, K, b, pad, backend=backend)
+    comparison = assert_gradients(lambda x, K, b: kernels.conv2d_forward(x, K, b, pad, backend=backend)[0],
+                                  [x, K, b], kernels.conv2d_backward(dout, cache), dout=dout)
+    note(f"worst relative error {comparison.max_rel_error:.2e}")
+
+
+def test_conv2d_matches_a_direct_sum():
+    # the definition out[n,f,y,x] = b_f + Σ_{c,i,j} K[f,c,i,j] x̃[n,c,y+i,x+j], element by element
+    rng = np.random.default_rng(1)
+    x, K, b = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected = np.empty((2, 3, 5, 5))
+    for index in np.ndindex(expected.shape):
+        n, f, y, x_ = index
+        expected[index] = b[f] + np.sum(K[f] * padded[n, :, y:y + 3, x_:x_ + 2])
+    for backend in ("numpy", "numba"):
+        np.testing.assert_allclose(kernels.conv2d_forward(x, K, b, 1, backend)[0], expected, rtol=1e-12)
+
+
+@st.composite
+def pool_inputs(draw, distinct=False):
+    n, C = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    size = draw(st.integers(1, 3))
+    Ho, Wo = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    shape = (n, C, Ho * size, Wo * size)
+    if distinct:
+        # a permutation of well-separated values: every window has a unique maximum, 1e-2 above the rest
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        x = rng.permutation(np.arange(np.prod(shape)) * 1e-2 - 1.0).reshape(shape)
+    else:
+        # small integers: many ties, which the twins must break alike (first maximum)
+        x = draw(arrays(shape, -2, 2)).round()
+    return x, size, draw(arrays((n, C, Ho, Wo)))
+
+
+@given(pool_inputs())
+def test_max_pool_twins_agree_exactly_even_with_ties(inputs):
+    x, size, dout = inputs
+    out_numpy, cache_numpy = kernels.max_pool_forward(x, size, backend="numpy")
+    out_numba, cache_numba = kernels.max_pool_forward(x, size, backend="numba")
+    np.testing.assert_array_equal(out_numba, out_numpy)
+    np.testing.assert_array_equal(cache_numba[0], cache_numpy[0])
+    np.testing.assert_array_equal(kernels.max_pool_backward(dout, cache_numba),
+                                  kernels.max_pool_backward(dout, cache_numpy))
+    # out is the window maximum, and exactly one element per window receives its gradient
+    n, C, H, W = x.shape
+    windows = x.reshape(n, C, H // size, size, W // size, size)
+    np.testing.assert_array_equal(out_numpy, windows.max(axis=(3, 5)))
+    routed = kernels.max_pool_backward(np.ones_like(dout), cache_numpy)
+    assert np.all(routed.reshape(windows.shape).sum(axis=(3, 5)) == 1)
+
+
+@settings(max_examples=20)
+@given(pool_inputs(distinct=True), st.sampled_from(["numpy", "numba"]))
+def test_max_pool_gradient_matches_finite_differences(inputs, backend):
+    x, size, dout = inputs
+    _, cache = kernels.max_pool_forward(x, size, backend=backend)
+    assert_gradients(lambda x: kernels.max_pool_forward(x, size, backend=backend)[0], [x],
+                     [kernels.max_pool_backward(dout, cache)], dout=dout, h=1e-4)
+
+
+def test_ties_go_to_the_first_maximum():
+    x = np.zeros((1, 1, 2, 2))
+    for backend in ("numpy", "numba"):
+        _, cache = kernels.max_pool_forward(x, 2, backend)
+        np.testing.assert_array_equal(kernels.max_pool_backward(np.ones((1, 1, 1, 1)), cache)[0, 0],
+                                      [[1.0, 0.0], [0.0, 0.0]])
+
+
+def test_kernels_are_registered_for_both_backends():
+    for name in (kernels.CONV_FORWARD, kernels.CONV_BACKWARD, kernels.POOL_FORWARD, kernels.POOL_BACKWARD):
+        assert get_kernel(name, "numpy") is not get_kernel(name, "numba")
+
+
+def test_bad_shapes_are_refused_with_the_parameter_named():
+    x, K, b = np.zeros((2, 3, 6, 6)), np.zeros((4, 3, 3, 3)), np.zeros(4)
+    with pytest.raises(ValueError, match=r"K must have shape \(F, C, kh, kw\) = \(any, 3, any, any\)"):
+        kernels.conv2d_forward(x, np.zeros((4, 2, 3, 3)), b)
+    with pytest.raises(ValueError, match=r"b must have shape \(F,\) = \(4,\)"):
+        kernels.conv2d_forward(x, K, np.zeros(3))
+    with pytest.raises(ValueError, match="does not fit"):
+        kernels.conv2d_forward(x, np.zeros((4, 3, 7, 7)), b)
+    with pytest.raises(ValueError, match="divisible by size = 4"):
+        kernels.max_pool_forward(x, 4)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        kernels.max_pool_forward(x, 2, backend="cuda")
+    with pytest.raises(ValueError, match="x must have 4 dimensions"):
+        kernels.conv2d_forward(np.zeros((6, 6)), K, b)

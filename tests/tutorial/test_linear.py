@@ -1,0 +1,122 @@
+"""Linear function approximation: hand gradient, computed β, and the slides' descent theorem as properties."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, note, settings
+from hypothesis import strategies as st
+
+from refimpl.core.gradcheck import assert_gradients, numerical_gradient
+from refimpl.data import noisy_line
+from refimpl.tutorial import model, theory
+from tests.helpers import arrays, floats
+
+
+@st.composite
+def line_data(draw):
+    """A random data set (x, y) and a starting point: sizes, slopes, noise and ranges all drawn."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(2, 40))
+    low = draw(floats(-20.0, 5.0))
+    x, y = noisy_line(rng, n, slope=draw(floats(-10, 10)), intercept=draw(floats(-10, 10)),
+                      noise=draw(floats(0.0, 5.0)), low=low, high=low + draw(floats(0.5, 30.0)))
+    theta_0 = np.array([draw(floats(-50, 50)), draw(floats(-50, 50))])
+    return x, y, theta_0
+
+
+@given(line_data())
+def test_linear_gradient_matches_finite_differences(data):
+    x, y, theta = data
+    assert_gradients(lambda t: model.linear_loss(t, x, y)[0], [theta], [model.linear_loss(theta, x, y)[1]])
+
+
+@given(line_data())
+def test_beta_is_the_largest_eigenvalue_of_the_finite_difference_hessian(data):
+    x, y, theta = data
+    # the Hessian by central differences of the hand gradient, then its spectral norm
+    columns = numerical_gradient(lambda t: model.linear_loss(t, x, y)[1], [theta], dout=np.eye(2)[0])[0], \
+        numerical_gradient(lambda t: model.linear_loss(t, x, y)[1], [theta], dout=np.eye(2)[1])[0]
+    numerical_hessian = np.array(columns)
+    np.testing.assert_allclose(numerical_hessian, theory.hessian(x), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(theory.smoothness_constant(x), np.linalg.norm(numerical_hessian, 2), rtol=1e-6)
+
+
+@settings(max_examples=60)
+@given(line_data(), st.integers(1, 300))
+def test_descent_lemma_and_stationarity_bound_hold_at_every_step(data, steps):
+    x, y, theta_0 = data
+    trace = model.gradient_descent(x, y, theta_0, steps)
+    assert trace.step_size == pytest.approx(1.0 / theory.smoothness_constant(x))
+    gaps = theory.descent_lemma_gaps(trace.loss_changes, trace.grad_norms_sq, trace.beta)
+    note(f"largest gap {gaps.max():.3e}")
+    assert theory.descent_lemma_violations(trace.loss_changes, trace.grad_norms_sq, trace.beta,
+                                           gradient_floor=trace.gradient_floor) == 0
+    theta_star = model.closed_form(x, y)
+    excess_0 = model.linear_excess_loss(theta_0, theta_star, x)
+    assert theory.stationarity_violations(trace.grad_norms_sq, excess_0, trace.beta,
+                                          gradient_floor=trace.gradient_floor) == 0
+    # the summed form the slides derive: Σ_t ‖∇L_t‖² ≤ 2β (L_0 − L_T)
+    total = np.sum(trace.grad_norms_sq[:-1])
+    assert total <= 2 * trace.beta * -np.sum(trace.loss_changes) * (1 + 1e-9) + steps * trace.gradient_floor**2
+
+
+@given(line_data())
+def test_loss_change_agrees_with_difference_of_losses(data):
+    x, y, theta_0 = data
+    theta_1 = theta_0 + np.array([0.3, -0.7])
+    difference = model.linear_loss(theta_1, x, y)[0] - model.linear_loss(theta_0, x, y)[0]
+    scale = model.linear_loss(theta_1, x, y)[0] + model.linear_loss(theta_0, x, y)[0]
+    assert model.linear_loss_change(theta_0, theta_1, x, y) == pytest.approx(difference, abs=1e-12 * scale)
+
+
+def test_the_check_detects_a_step_larger_than_one_over_beta():
+    # with η = 1.9/β the lemma fails along the top eigenvector: the check must see it
+    x, y = noisy_line(np.random.default_rng(0))
+    beta = theory.smoothness_constant(x)
+    trace = model.gradient_descent(x, y, [0.0, 0.0], 20, step_size=1.9 / beta)
+    assert theory.descent_lemma_violations(trace.loss_changes, trace.grad_norms_sq, beta,
+                                           gradient_floor=trace.gradient_floor) > 0
+
+
+@given(line_data())
+def test_gradient_descent_reaches_the_closed_form(data):
+    x, y, theta_0 = data
+    beta = theory.smoothness_constant(x)
+    lambda_min = np.linalg.eigvalsh(theory.hessian(x))[0]
+    # linear rate (1 − λ_min/β) per step: choose T for a 1e-6 contraction of the error
+    steps = int(np.ceil(np.log(1e-6) / np.log1p(-lambda_min / beta))) if lambda_min < beta else 1
+    assume(steps <= 2000)  # an ill-conditioned data set (narrow x range far from 0) converges too slowly
+    trace = model.gradient_descent(x, y, theta_0, max(steps, 1))
+    theta_star = model.closed_form(x, y)
+    error_0 = np.linalg.norm(theta_0 - theta_star)
+    assert np.linalg.norm(trace.thetas[-1] - theta_star) <= 1e-6 * error_0 + 1e-9 * (1 + np.abs(theta_star).max())
+
+
+@settings(max_examples=20)
+@given(line_data(), st.integers(1, 6))
+def test_minibatch_sgd_takes_one_update_per_batch_with_step_one_over_beta_one(data, batch_size):
+    x, y, theta_0 = data
+    batch_size = min(batch_size, len(x))
+    trace = model.minibatch_sgd(x, y, theta_0, np.random.default_rng(0), 2, batch_size=batch_size)
+    assert np.all(np.isfinite(trace.losses))
+    assert trace.step_size == pytest.approx(1.0 / theory.sample_smoothness_constant(x))
+    assert len(trace.thetas) == 1 + 2 * -(-len(x) // batch_size)
+
+
+def test_unstable_step_and_bad_input_are_refused():
+    x, y = noisy_line(np.random.default_rng(0))
+    beta = theory.smoothness_constant(x)
+    with pytest.raises(ValueError, match="step_size = .* is unstable .* use step_size < 2/β"):
+        model.gradient_descent(x, y, [0.0, 0.0], 10, step_size=2.0 / beta)
+    with pytest.raises(ValueError, match=r"theta_0 must have shape \(m, c\) = \(2,\)"):
+        model.gradient_descent(x, y, [0.0, 0.0, 0.0], 10)
+    with pytest.raises(ValueError, match=r"y must have shape \(n,\)"):
+        model.gradient_descent(x, y[:-1], [0.0, 0.0], 10)
+    with pytest.raises(ValueError, match="batch_size must be at most"):
+        model.minibatch_sgd(x, y, [0.0, 0.0], np.random.default_rng(0), 1, batch_size=len(x) + 1)
+
+
+@given(arrays((5,), -3, 3))
+def test_closed_form_is_numpy_lstsq_and_zero_gradient(y):
+    x = np.linspace(-2.0, 2.0, 5)
+    theta = model.closed_form(x, y)
+    np.testing.assert_allclose(model.linear_loss(theta, x, y)[1], 0.0, atol=1e-12)
