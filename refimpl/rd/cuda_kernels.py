@@ -3,7 +3,8 @@ r"""The ``"cuda"`` twin of kernel ``"rd_steps"``: one GPU thread per cell, one l
 Imported only when ``backend="cuda"`` is asked for (``numba.cuda`` is not needed otherwise). The fields
 stay on the device for all ``steps`` and are copied back once. Each thread computes
 
-.. math:: u'_{ij} = u_{ij} + \frac{\Delta t D_u}{h^2}(u_{i\pm1,j} + u_{i,j\pm1} - 4u_{ij}) + \Delta t\, f(u_{ij}, v_{ij})
+.. math::
+    u'_{ij} = u_{ij} + \frac{\Delta t D_u}{h^2}(u_{i\pm1,j} + u_{i,j\pm1} - 4u_{ij}) + \Delta t\, f(u_{ij}, v_{ij})
 
 and likewise v'. Run on the CPU with ``NUMBA_ENABLE_CUDASIM=1`` (slow: tiny grids only).
 """

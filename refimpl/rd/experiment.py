@@ -75,7 +75,8 @@ class TuringSettings:
     growth_dt: float = 0.01
     growth_steps: int = 400
     growth_modes: tuple = ((0, 1), (1, 1), (2, 0), (0, 4), (6, 0), (8, 8), (12, 0), (20, 0), (24, 28), (32, 20))
-    backend_steps: int = 200  # the twins compared on the first steps of the pattern run (32² cells)
+    backend_size: int = 32  # the twins compared: same noisy start, this grid, this many steps
+    backend_steps: int = 200
     animation: bool = False  # write pattern.gif (matplotlib + Pillow)
     frames: int = 40
 
@@ -169,7 +170,7 @@ def _dominant_wavenumber(field, h):
 
 def _compare_backends(run, model, settings):
     """The same start advanced by every available twin; the largest difference to the NumPy reference."""
-    u, v = noisy_steady_state(np.random.default_rng(run.seed), model, (32, 32), 0.1)
+    u, v = noisy_steady_state(np.random.default_rng(run.seed), model, (settings.backend_size,) * 2, 0.1)
     results = {}
     for name in ("numpy", "numba", "cuda"):
         if name == "cuda" and not backends.cuda_available():

@@ -28,6 +28,7 @@ from refimpl.rd.model import BOUNDARIES, check_time_step, euler_step
 
 KERNEL = "rd_steps"
 STEPS_PER_PASS = 4  # four steps per sweep: the ring of 3 rows × 3 levels × 2 fields stays in L2 at 4096 wide
+PARALLEL_FROM_CELLS = 2**16  # smaller grids run on one thread: waking the others costs more than it saves
 
 register_lazy(KERNEL, "cuda", "refimpl.rd.cuda_kernels:rd_steps_cuda")
 
@@ -43,8 +44,12 @@ def rd_steps_numpy(model, u, v, dt, steps, h, boundary):
 
 
 @register(KERNEL, "numba")
-def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER_PASS):
-    """numba twin: ``steps`` steps in sweeps of ``steps_per_pass`` steps (see the module docstring)."""
+def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER_PASS, slabs=None):
+    """numba twin: ``steps`` steps in sweeps of ``steps_per_pass`` steps (see the module docstring).
+
+    ``slabs``: bands of rows swept in parallel; default one per numba thread (one below
+    :data:`PARALLEL_FROM_CELLS` cells). Any number gives the same fields.
+    """
     shape, dtype = u.shape, u.dtype.type
     if steps == 0:
         return u.copy(), v.copy()
@@ -52,15 +57,22 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
     coefficients = model.coefficients.astype(dtype)
     scale = dtype(dt / (h * h))
     d_u, d_v = dtype(model.D_u) * scale, dtype(model.D_v) * scale  # as euler_step: dt · (D / h²)
-    slabs = min(numba.get_num_threads(), u.shape[0])
+    threads = numba.get_num_threads()
+    if slabs is None:
+        slabs = threads if u.size >= PARALLEL_FROM_CELLS else 1
+    slabs = min(slabs, u.shape[0])
     buffers = [None, None]  # sweeps alternate between two buffer pairs; the caller's arrays are only read
-    for sweep, first_step in enumerate(range(0, steps, steps_per_pass)):
-        if buffers[sweep % 2] is None:
-            buffers[sweep % 2] = (np.empty_like(u), np.empty_like(v))
-        u_next, v_next = buffers[sweep % 2]
-        levels = min(steps_per_pass, steps - first_step)
-        _sweep(u, v, u_next, v_next, coefficients, d_u, d_v, dtype(dt), boundary == "periodic", levels, slabs)
-        u, v = u_next, v_next
+    numba.set_num_threads(min(slabs, threads))
+    try:
+        for sweep, first_step in enumerate(range(0, steps, steps_per_pass)):
+            if buffers[sweep % 2] is None:
+                buffers[sweep % 2] = (np.empty_like(u), np.empty_like(v))
+            u_next, v_next = buffers[sweep % 2]
+            levels = min(steps_per_pass, steps - first_step)
+            _sweep(u, v, u_next, v_next, coefficients, d_u, d_v, dtype(dt), boundary == "periodic", levels, slabs)
+            u, v = u_next, v_next
+    finally:
+        numba.set_num_threads(threads)
     return u.reshape(shape), v.reshape(shape)
 
 

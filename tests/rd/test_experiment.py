@@ -8,7 +8,8 @@ from refimpl.experiments import run_experiment
 from refimpl.rd.experiment import GallerySettings, TuringSettings
 
 TINY_TURING = TuringSettings(size=32, steps=300, dt=0.005, h=0.5, growth_size=16, growth_steps=100,
-                             growth_modes=((0, 1), (2, 0), (3, 3), (8, 8)), backend_steps=20, animation=True, frames=3)
+                             growth_modes=((0, 1), (2, 0), (3, 3), (8, 8)), backend_size=8, backend_steps=10,
+                             animation=True, frames=3)
 
 
 def test_rd_turing_records_the_issue_keys(tmp_path):
