@@ -85,6 +85,8 @@ def _sweep(u, v, u_out, v_out, coefficients, d_u, d_v, dt, periodic, levels, sla
         # ring[level - 1, row % 3] holds row `row` of intermediate step `level` (1 <= level < levels)
         ring_u = np.empty((max(levels - 1, 1), 3, nx), dtype=u.dtype)
         ring_v = np.empty_like(ring_u)
+        # a wavefront: step `level` computes row front - level, one row behind step level - 1, whose
+        # rows front - level - 1 ... front - level + 1 are therefore ready (in the input or the ring)
         for front in range(first_row - levels + 2, end_row + levels):
             for level in range(1, levels + 1):
                 row = front - level

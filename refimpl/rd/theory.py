@@ -192,7 +192,7 @@ def seeded_mode(model, shape, mode, amplitude, h=1.0, branch=0):
     J = jacobian(model)
     mu = lattice_wavenumbers_squared(shape, h)[tuple(mode)]
     rates, right, _ = mode_eigenvectors(J, model.D_u, model.D_v, mu)
-    phase = _phase(shape, mode)
+    phase = fourier_mode(shape, mode)
     u_star, v_star = model.steady_state
     return (u_star + amplitude * (right[0, branch] * phase).real,
             v_star + amplitude * (right[1, branch] * phase).real, rates[branch])
@@ -210,6 +210,7 @@ def mode_coefficient(model, u, v, mode, h=1.0, branch=0):
     return 2 * (left[branch] @ fourier) / np.prod(shape)
 
 
-def _phase(shape, mode):
+def fourier_mode(shape, mode):
+    r""":math:`e^{2\pi i (p y / N + q x / M)}` on the index grid of ``shape``; complex array of ``shape``."""
     axes = np.meshgrid(*(np.arange(n) / n for n in shape), indexing="ij")
     return np.exp(2j * np.pi * sum(p * x for p, x in zip(mode, axes)))

@@ -70,7 +70,7 @@ def test_lattice_unstable_modes_are_those_inside_the_band(case, n, m, h):
 def test_lattice_symbol_is_the_eigenvalue_of_the_discrete_laplacian(p, q):
     shape, h = (64, 48), 0.7
     q = q % shape[1]
-    phase = theory._phase(shape, (p, q))
+    phase = theory.fourier_mode(shape, (p, q))
     mu = theory.lattice_wavenumbers_squared(shape, h)[p, q]
     np.testing.assert_allclose(rd.laplacian(phase.real, h), -mu * phase.real, atol=1e-10)
 
