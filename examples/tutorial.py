@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from refimpl.data import load_mnist, noisy_line  # noqa: E402
-from refimpl.tutorial import (TwoLayerNet, closed_form, descent_lemma_violations, filter_normalized_direction,  # noqa: E402
-                              gradient_descent, loss_slice, train_classifier)
+from refimpl.tutorial import (TwoLayerNet, closed_form, descent_lemma_violations,  # noqa: E402
+                              filter_normalized_direction, gradient_descent, loss_slice, train_classifier)
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--smoke", action="store_true", help="smallest setting, a few seconds")
@@ -29,8 +29,9 @@ x, y = noisy_line(rng)
 trace = gradient_descent(x, y, theta_0=[0.0, 0.0], steps=300)
 m, c = trace.thetas[-1]
 print(f"GD: m = {m:.4f}, c = {c:.4f}; closed form {closed_form(x, y).round(4)}; β = {trace.beta:.3f}")
-print("descent-lemma violations:",
-      descent_lemma_violations(trace.loss_changes, trace.grad_norms_sq, trace.beta, gradient_floor=trace.gradient_floor))
+violations = descent_lemma_violations(trace.loss_changes, trace.grad_norms_sq, trace.beta,
+                                      gradient_floor=trace.gradient_floor)
+print(f"steps breaking L(θ_t+1) <= L(θ_t) - ‖∇L‖²/(2β): {violations}")
 
 # 2. M2 σ(M1 x + c1) + c2 on the bundled MNIST subset
 n_train = 500 if args.smoke else None
