@@ -32,7 +32,7 @@ except ValueError as error:
     print("refused:", error)
 
 networks = {"ResNet (explicit Euler)": resnet(rng, 2, 16, 8, 2, h=0.5),
-            "1-Lipschitz (expansive, contractive) pairs": lipschitz_network(rng, 2, 16, 8, 2, h_C=0.5)}
+            "1-Lipschitz (expansive, contractive) pairs": lipschitz_network(rng, 2, 16, 8, 2, h_C=0.1)}
 eps_list = [0.05, 0.1, 0.2, 0.3]
 figure, axes = plt.subplots(1, 2, figsize=(10, 4.5))
 g0, g1 = np.meshgrid(np.linspace(-1.5, 2.5, 150), np.linspace(-1.0, 1.5, 150))
