@@ -61,12 +61,17 @@ def conv2d_forward_numpy(x_padded, K, b):
 
 
 @register(CONV_BACKWARD, "numpy")
-def conv2d_backward_numpy(dout, x_padded, K):
-    """Gradients (dx_padded, dK, db) of the valid cross-correlation; see the module docstring."""
+def conv2d_backward_numpy(dout, x_padded, K, input_gradient=True):
+    """Gradients (dx_padded, dK, db) of the valid cross-correlation; see the module docstring.
+
+    dx_padded is None when ``input_gradient`` is False (a first layer, whose input is data).
+    """
     kh, kw = K.shape[2:]
     windows = sliding_window_view(x_padded, (kh, kw), axis=(2, 3))  # (n, C, Ho, Wo, kh, kw)
     dK = np.tensordot(dout, windows, axes=([0, 2, 3], [0, 2, 3]))  # (F, C, kh, kw)
     db = dout.sum(axis=(0, 2, 3))
+    if not input_gradient:
+        return None, dK, db
     # each filter tap (i, j) sends dout back to the input pixels it multiplied
     dx = np.zeros_like(x_padded)
     Ho, Wo = dout.shape[2:]
@@ -135,22 +140,22 @@ def _conv2d_forward(x_padded, K, b, out):
 
 
 @register(CONV_BACKWARD, "numba")
-def conv2d_backward_numba(dout, x_padded, K):
+def conv2d_backward_numba(dout, x_padded, K, input_gradient=True):
     """numba twin of :func:`conv2d_backward_numpy`."""
-    dx = np.zeros(x_padded.shape)
+    dx = np.zeros(x_padded.shape if input_gradient else (0, 0, 0, 0))
     dK = np.zeros(K.shape)
     db = np.zeros(K.shape[0])
     _conv2d_backward(np.ascontiguousarray(dout), np.ascontiguousarray(x_padded), np.ascontiguousarray(K),
-                     dx, dK, db)
-    return dx, dK, db
+                     bool(input_gradient), dx, dK, db)
+    return (dx if input_gradient else None), dK, db
 
 
 @njit(cache=True, parallel=True)
-def _conv2d_backward(dout, x_padded, K, dx, dK, db):
+def _conv2d_backward(dout, x_padded, K, input_gradient, dx, dK, db):
     n, C = x_padded.shape[0], x_padded.shape[1]
     F, kh, kw = K.shape[0], K.shape[2], K.shape[3]
     Ho, Wo = dout.shape[2], dout.shape[3]
-    for p in prange(n):  # each sample owns its slice of dx
+    for p in prange(n if input_gradient else 0):  # each sample owns its slice of dx
         for f in range(F):
             for c in range(C):
                 for i in range(kh):
@@ -160,22 +165,24 @@ def _conv2d_backward(dout, x_padded, K, dx, dK, db):
                             for x in range(Wo):
                                 dx[p, c, y + i, x + j] += weight * dout[p, f, y, x]
     for f in prange(F):  # each filter owns its slice of dK and db
-        # partial sums per output column: the inner loop then has no loop-carried sum and vectorises
-        columns = np.zeros(Wo)
+        # partial sums per output column, so that the innermost loop carries no sum and vectorises;
+        # one pass over dout per filter, with every tap's partial sums (C·kh·kw·Wo numbers) in cache
+        partial = np.zeros((C, kh, kw, Wo))
+        bias_partial = np.zeros(Wo)
         for p in range(n):
             for y in range(Ho):
                 for x in range(Wo):
-                    columns[x] += dout[p, f, y, x]
-        db[f] = columns.sum()
+                    bias_partial[x] += dout[p, f, y, x]
+                for c in range(C):
+                    for i in range(kh):
+                        for j in range(kw):
+                            for x in range(Wo):
+                                partial[c, i, j, x] += dout[p, f, y, x] * x_padded[p, c, y + i, x + j]
+        db[f] = bias_partial.sum()
         for c in range(C):
             for i in range(kh):
                 for j in range(kw):
-                    columns[:] = 0.0
-                    for p in range(n):
-                        for y in range(Ho):
-                            for x in range(Wo):
-                                columns[x] += dout[p, f, y, x] * x_padded[p, c, y + i, x + j]
-                    dK[f, c, i, j] = columns.sum()
+                    dK[f, c, i, j] = partial[c, i, j].sum()
 
 
 @register(POOL_FORWARD, "numba")
@@ -263,7 +270,7 @@ def conv2d_forward(x, K, b, pad=0, backend="numba"):
     return out, (x_padded, K, pad, backend)
 
 
-def conv2d_backward(dout, cache):
+def conv2d_backward(dout, cache, input_gradient=True):
     r"""Gradients of :func:`conv2d_forward` given ``dout`` = ∂L/∂out.
 
     .. math::
@@ -271,12 +278,18 @@ def conv2d_backward(dout, cache):
         \frac{\partial L}{\partial b_f} = \sum_{n,y,x} g_{nfyx}, \quad
         \frac{\partial L}{\partial \tilde x_{ncYX}} = \sum_{f,i,j} g_{nf,Y-i,X-j}\, K_{fcij}
 
+    ``input_gradient=False`` skips ∂L/∂x (returned as None): a first layer's input is data, and the
+    skipped loop is a third of the backward pass.
+
     Returns
     -------
-    dx : (n, C, H, W), dK : (F, C, kh, kw), db : (F,)
+    dx : (n, C, H, W) or None, dK : (F, C, kh, kw), db : (F,)
     """
     x_padded, K, pad, backend = cache
-    dx_padded, dK, db = get_kernel(CONV_BACKWARD, backend)(np.asarray(dout, dtype=np.float64), x_padded, K)
+    dx_padded, dK, db = get_kernel(CONV_BACKWARD, backend)(np.asarray(dout, dtype=np.float64), x_padded, K,
+                                                           input_gradient)
+    if dx_padded is None:
+        return None, dK, db
     H, W = x_padded.shape[2] - 2 * pad, x_padded.shape[3] - 2 * pad
     return dx_padded[:, :, pad:pad + H, pad:pad + W], dK, db
 

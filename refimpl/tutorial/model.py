@@ -365,7 +365,8 @@ class ThreeLayerConvNet(Network):
         dhidden, dM2, dc2 = layers.affine_backward(dlogits, cache_2)
         dpooled, dM1, dc1 = layers.affine_backward(layers.relu_backward(dhidden, cache_relu), cache_1)
         dactivated = kernels.max_pool_backward(dpooled.reshape(pooled_shape), cache_pool)
-        _, dK, db = kernels.conv2d_backward(layers.relu_backward(dactivated, cache_relu_conv), cache_conv)
+        _, dK, db = kernels.conv2d_backward(layers.relu_backward(dactivated, cache_relu_conv), cache_conv,
+                                            input_gradient=False)  # the images need no gradient
         return {"K": dK, "b": db, "M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
 
 

@@ -32,6 +32,11 @@ def test_conv2d_twins_agree(inputs):
     for numba_grad, numpy_grad in zip(kernels.conv2d_backward(dout, cache_numba),
                                       kernels.conv2d_backward(dout, cache_numpy)):
         np.testing.assert_allclose(numba_grad, numpy_grad, rtol=1e-12, atol=1e-11)
+    for cache in (cache_numpy, cache_numba):  # skipping the input gradient leaves dK and db unchanged
+        dx, dK, db = kernels.conv2d_backward(dout, cache, input_gradient=False)
+        assert dx is None
+        np.testing.assert_array_equal(dK, kernels.conv2d_backward(dout, cache)[1])
+        np.testing.assert_array_equal(db, kernels.conv2d_backward(dout, cache)[2])
 
 
 @settings(max_examples=20)
