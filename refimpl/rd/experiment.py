@@ -199,8 +199,10 @@ def _plot(run, model, settings, u, band, k_fastest, k_measured, modes):
     right.axhline(0, color="black", lw=0.8)
     right.plot(np.sqrt(modes["mu"]), modes["measured_rate"], "o", mfc="none",
                label=r"measured single modes ($k = \sqrt{\mu_{pq}}$, Euler)")
-    right.axvline(k_fastest, ls="--", color="tab:green", label=f"fastest growing, wavelength {2 * np.pi / k_fastest:.3g}")
-    right.axvline(k_measured, ls=":", color="tab:red", label=f"pattern FFT peak, wavelength {2 * np.pi / k_measured:.3g}")
+    right.axvline(k_fastest, ls="--", color="tab:green",
+                  label=f"fastest growing, wavelength {2 * np.pi / k_fastest:.3g}")
+    right.axvline(k_measured, ls=":", color="tab:red",
+                  label=f"pattern FFT peak, wavelength {2 * np.pi / k_measured:.3g}")
     right.set(xlabel="wavenumber k", ylabel="growth rate (1/time)", title="dispersion relation")
     right.legend(fontsize=8)
     run.save_figure(figure, "turing")
