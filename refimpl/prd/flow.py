@@ -121,11 +121,10 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     rows = []
     loop = range(steps + 1) if progress is None else progress(range(steps + 1))
     for step in loop:
-        loss_sup, dU, dV = model.supervised_gradient(X, Y, U, V, backend=backend)
-        loss_adv = 0.0
         if adversarial:
-            loss_adv, dU_adv, dV_adv, _, _ = model.adversarial_gradient(X, U, V, W, a, backend=backend)
-            dU, dV = dU - dU_adv, dV - dV_adv
+            loss_sup, loss_adv, dU, dV, _, _, Z = model.augmented_parts(X, Y, U, V, W, a, backend=backend)
+        else:
+            (loss_sup, dU, dV), loss_adv = model.supervised_gradient(X, Y, U, V, backend=backend), 0.0
         if not np.isfinite(loss_sup) or not np.isfinite(loss_adv):
             raise FloatingPointError(f"loss became non-finite at step {step} of {steps} (dt = {dt}); "
                                      "use a smaller dt")
@@ -135,8 +134,7 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
                          np.linalg.norm(V - V0), np.sqrt(2.0 * loss_sup), loss_sup, loss_adv, neuron_drift))
         if step == steps:
             break
-        if training_critic:
-            Z = model.generator_forward(X, U, V)
+        if training_critic:  # simultaneous descent-ascent: both players see the same (U, V, W, a)
             for _ in range(critic.steps):
                 W, a = critic_step(rng, Y, Z, W, a, critic, critic.rate * dt)
         U = U - dt * dU
@@ -162,13 +160,14 @@ def unpack(vector, shapes):
     return out
 
 
-def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=True, frozen=None,
-                backend="numpy"):
-    r"""The flow on a flat state: generator descent, and (``critic_rate`` > 0) critic ascent on J, no penalty.
+def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=True, frozen=None, penalty=0.0,
+                epsilon=None, backend="numpy"):
+    r"""The flow on a flat state: generator descent, and (``critic_rate`` > 0) critic ascent on J.
 
     ``shapes`` lists the shapes of the state's arrays: (U, V) for the generator alone (the critic, if
     ``adversarial``, is ``frozen = (W, a)``) or (U, V, W, a) when the critic moves with the flow.
-    Returns the flat time derivative.
+    ``penalty`` > 0 adds the gradient penalty at fixed interpolates :math:`\epsilon_p y_p + (1-\epsilon_p) z_p`
+    (``epsilon`` (n, 1)), so that the field is deterministic. Returns the flat time derivative.
     """
     parts = unpack(vector, shapes)
     U, V = parts[0], parts[1]
@@ -177,7 +176,8 @@ def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=T
     derivatives = [dU, dV if train_V else np.zeros_like(dV)]
     if len(parts) == 4:
         Z = model.generator_forward(X, U, V)
-        _, dW, da = model.critic_objective(Y, Z, W, a)
+        Y_hat = epsilon * Y + (1.0 - epsilon) * Z if penalty > 0 else None
+        _, dW, da = model.critic_objective(Y, Z, W, a, penalty=penalty, Y_hat=Y_hat)
         derivatives += [critic_rate * dW, critic_rate * da]
     return pack(*derivatives)
 

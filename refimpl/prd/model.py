@@ -29,6 +29,7 @@ scale :math:`s = 1/\sqrt{d_{out} m}`.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -167,14 +168,48 @@ def adversarial_gradient(X, U, V, W, a, backend="numba"):
     return kernel(X, U, V, W, a, generator_scale(V.shape[0], U.shape[0]), 1.0 / np.sqrt(W.shape[0]))
 
 
+class AugmentedParts(NamedTuple):
+    """Everything one generator step under L_aug needs: the two losses, the gradients of L_aug with
+    respect to U (m, d_in), V (d_out, m), W (m_c, d_out), a (m_c,), and the outputs Z (n, d_out)."""
+
+    loss_sup: float
+    loss_adv: float
+    dU: np.ndarray
+    dV: np.ndarray
+    dW: np.ndarray
+    da: np.ndarray
+    Z: np.ndarray
+
+
+def augmented_parts(X, Y, U, V, W, a, backend="numba"):
+    r"""L_sup, L_adv and the gradients of :math:`L_{aug} = L_{sup} - L_{adv}` (eq. 2), in one pass of the
+    supervised kernel.
+
+    Both losses reach U and V only through Z, and :math:`\partial L_{aug}/\partial Z = (Z - Y) - \nabla g(Z)`
+    is the residual of the supervised loss with *shifted targets* :math:`Y + \nabla g(Z)`: the adversary acts
+    on the generator as a moving target. So the supervised kernel with targets :math:`Y + \nabla g(Z)`
+    returns :math:`\partial L_{aug}/\partial U` and :math:`\partial L_{aug}/\partial V` (its loss value is
+    not L_sup and is dropped). The tests check this route against the sum of
+    :func:`supervised_gradient` and :func:`adversarial_gradient`.
+    """
+    X, U, V, Y, W, a = check_problem(X, U, V, Y=Y, W=W, a=a)
+    Z = generator_forward(X, U, V)
+    critic_input_gradient, dW_adv, da_adv = critic_backward(Z, W, a)  # ∇g(z_p) as rows, ∂L_adv/∂(W, a)
+    _, dU, dV = get_kernel(SUPERVISED_KERNEL, backend)(X, Y + critic_input_gradient, U, V,
+                                                      generator_scale(V.shape[0], U.shape[0]))
+    loss_sup = 0.5 * float(np.sum((Z - Y) ** 2))
+    loss_adv = float(np.sum(critic_forward(Z, W, a)))
+    return AugmentedParts(loss_sup, loss_adv, dU, dV, -dW_adv, -da_adv, Z)
+
+
 def augmented_gradient(X, Y, U, V, W, a, backend="numba"):
     r""":math:`L_{aug} = L_{sup} - L_{adv}` (eq. 2) and its gradients with respect to U, V, W, a.
 
     Returns (L_aug, dU, dV, dW, da); dW and da are those of L_aug, i.e. :math:`-\partial L_{adv}`.
+    See :func:`augmented_parts` for how they are computed.
     """
-    loss_sup, dU_sup, dV_sup = supervised_gradient(X, Y, U, V, backend=backend)
-    loss_adv, dU_adv, dV_adv, dW_adv, da_adv = adversarial_gradient(X, U, V, W, a, backend=backend)
-    return loss_sup - loss_adv, dU_sup - dU_adv, dV_sup - dV_adv, -dW_adv, -da_adv
+    parts = augmented_parts(X, Y, U, V, W, a, backend=backend)
+    return parts.loss_sup - parts.loss_adv, parts.dU, parts.dV, parts.dW, parts.da
 
 
 # ------------------------------------------------------------------------------------- the PRD split

@@ -141,22 +141,26 @@ class Spectrum:
     """Eigenvalues of the linearised flow and where its fastest-growing mode lives.
 
     eigenvalues : (k,) complex;  max_real : largest real part (> 0: a growing mode);
-    unstable : number of eigenvalues with real part > ``tolerance``;
-    share_U : fraction of the leading mode's squared amplitude in the hidden layer U (the rest: V, critic).
+    unstable : number of eigenvalues with real part > ``tolerance`` · max |λ| (above the differencing noise);
+    share_U, share_V : fractions of the leading mode's squared amplitude in the hidden layer U and the top
+    layer V (the rest lies in the critic).
     """
 
     eigenvalues: np.ndarray
     max_real: float
     unstable: int
     share_U: float
+    share_V: float
 
 
-def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, tolerance=1e-8, h=1e-6):
+def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, penalty=0.0, epsilon=None,
+                      tolerance=1e-6, h=1e-6):
     r"""Spectrum of :math:`\partial F/\partial\theta` for the flow :math:`\dot\theta = F(\theta)` at (U, V[, W, a]).
 
     F is the hand-derived field of :func:`refimpl.prd.flow.joint_field`, differentiated by central
     differences: without diffusion (L_sup), with diffusion and a frozen critic (``critic_rate`` = 0: the
     Hessian of L_aug, symmetric), or the joint descent-ascent game (``critic_rate`` > 0, not symmetric).
+    ``penalty`` and ``epsilon`` (n, 1) add the critic's gradient penalty at fixed interpolates.
     Eigenvalues with positive real part are modes that grow: the Turing-instability claim as a number.
     Only for small problems (the Jacobian is dense, size of all parameters squared).
     """
@@ -166,9 +170,11 @@ def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.
     shapes = [v.shape for v in state]
     frozen = (W, a) if adversarial and not moving else None
     J = jacobian(lambda y: flow.joint_field(y, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate,
-                                            frozen=frozen), flow.pack(*state), h=h)
+                                            frozen=frozen, penalty=penalty, epsilon=epsilon), flow.pack(*state), h=h)
     eigenvalues, vectors = np.linalg.eig(J)
     leading = int(np.argmax(eigenvalues.real))
     amplitude = np.abs(vectors[:, leading]) ** 2
-    return Spectrum(eigenvalues, float(eigenvalues.real[leading]), int(np.sum(eigenvalues.real > tolerance)),
-                    float(amplitude[:U.size].sum() / amplitude.sum()))
+    amplitude /= amplitude.sum()
+    threshold = tolerance * max(float(np.abs(eigenvalues).max()), 1e-300)  # above the differencing noise
+    return Spectrum(eigenvalues, float(eigenvalues.real[leading]), int(np.sum(eigenvalues.real > threshold)),
+                    float(amplitude[:U.size].sum()), float(amplitude[U.size:U.size + V.size].sum()))
