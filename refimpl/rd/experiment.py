@@ -8,8 +8,8 @@ from refimpl.core import backend as backends
 from refimpl.experiments import Claim, register_experiment
 from refimpl.rd import theory
 from refimpl.rd.kernels import simulate
-from refimpl.rd.model import GRAY_SCOTT_PRESETS, brusselator, gray_scott_preset, noisy_steady_state, pearson_seed, \
-    schnakenberg
+from refimpl.rd.model import (GRAY_SCOTT_PRESETS, brusselator, gray_scott_preset, noisy_steady_state,
+                              pearson_seed, schnakenberg)
 
 
 @dataclass(frozen=True)

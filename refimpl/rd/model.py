@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.core.validate import check_choice, check_positive, check_real
+from refimpl.core.validate import check_choice, check_positive
 
 BOUNDARIES = ("periodic", "neumann")
 

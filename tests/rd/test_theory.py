@@ -163,3 +163,19 @@ def test_gray_scott_small_perturbations_of_the_trivial_state_decay():
     u, v = 1 + 1e-3 * rng.standard_normal((32, 32)), 1e-3 * rng.uniform(0, 1, (32, 32))
     u_end, v_end = rd.simulate(model, u, v, dt=1.0, steps=300)
     assert np.abs(u_end - 1).max() < 0.2 * np.abs(u - 1).max() and np.abs(v_end).max() < 0.2 * np.abs(v).max()
+
+
+@pytest.mark.parametrize("p", [1, 3, 6, 13, 31, 60])
+def test_neumann_cosine_modes_grow_at_the_lattice_euler_rate(p):
+    """Zero flux, 1-D: cos(πp(i + ½)/N) is an eigenvector of the 3-point Laplacian with symbol
+    μ = 4 sin²(πp/2N); seeded on the steady state it evolves as (1 + dt λ)ⁿ along each eigen-branch."""
+    n, dt, steps = 64, 0.01, 200
+    J, (u_star, v_star) = theory.jacobian(BRUSSELATOR), BRUSSELATOR.steady_state
+    rates, right, left = theory.mode_eigenvectors(J, 1.0, 10.0, 4 * np.sin(np.pi * p / (2 * n)) ** 2)
+    cosine = np.cos(np.pi * p * (np.arange(n) + 0.5) / n)
+    amplitude = 1e-8 * right[:, 0].real / np.abs(right[:, 0].real).max()
+    u, v = u_star + amplitude[0] * cosine, v_star + amplitude[1] * cosine
+    u, v = rd.simulate(BRUSSELATOR, u, v, dt=dt, steps=steps, boundary="neumann")
+    projected = np.array([(u - u_star) @ cosine, (v - v_star) @ cosine]) / (cosine @ cosine)
+    ratio = (left[0] @ projected) / (left[0] @ amplitude)
+    assert ratio == pytest.approx((1 + dt * rates[0]) ** steps, rel=1e-4)
