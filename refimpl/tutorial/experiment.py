@@ -112,8 +112,8 @@ def _gradient_checks(run, x, labels):
         params = {k: v + 0.05 * run.rng.standard_normal(v.shape) for k, v in params.items()}
         names = sorted(params)
         grads = network.loss(params, x, labels)[1]
-        comparison = check_gradients(lambda *arrays, network=network, names=names: network.loss(
-            dict(zip(names, arrays)), x, labels)[0], [params[k] for k in names], [grads[k] for k in names])
+        comparison = check_gradients(lambda *arrays, network=network, names=names: network.mean_loss(
+            dict(zip(names, arrays)), x, labels), [params[k] for k in names], [grads[k] for k in names])
         run.record(f"gradient_check.{name}.max_abs_error", comparison.max_abs_error)
         run.record(f"gradient_check.{name}.max_rel_error", comparison.max_rel_error)
         run.record(f"gradient_check.{name}.passed", comparison.passed)
