@@ -38,20 +38,12 @@ def bench_core(quick):
 
 
 def _time_torch(X, Y, U, V, scale, repeat):
-    import torch
+    from refimpl.crosscheck import torch_reference
 
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    Ut, Vt = (torch.tensor(a, requires_grad=True) for a in (U, V))
-
-    def gradient():
-        Ut.grad = Vt.grad = None
-        loss = 0.5 * ((scale * torch.relu(Xt @ Ut.T) @ Vt.T - Yt) ** 2).sum()
-        loss.backward()
-        return loss, Ut.grad, Vt.grad
-
+    gradient = torch_reference.two_layer_squared_error_gradient(X, Y, U, V, scale)
     timing = time_call(gradient, repeat=repeat, min_seconds=0.05)
     _, dU, dV = two_layer_squared_error_gradient(X, Y, U, V, scale, backend="numpy")
-    _, dUt, dVt = gradient()
-    difference = max(np.max(np.abs(dU - dUt.numpy())) / np.max(np.abs(dU)),
-                     np.max(np.abs(dV - dVt.numpy())) / np.max(np.abs(dV)))
+    _, dU_torch, dV_torch = gradient()
+    difference = max(np.max(np.abs(dU - dU_torch)) / np.max(np.abs(dU)),
+                     np.max(np.abs(dV - dV_torch)) / np.max(np.abs(dV)))
     return timing, float(difference)
