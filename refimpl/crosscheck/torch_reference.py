@@ -15,6 +15,6 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale):
         Ut.grad = Vt.grad = None
         loss = 0.5 * ((scale * torch.relu(Xt @ Ut.T) @ Vt.T - Yt) ** 2).sum()
         loss.backward()
-        return float(loss), Ut.grad.numpy(), Vt.grad.numpy()
+        return float(loss.detach()), Ut.grad.numpy(), Vt.grad.numpy()
 
     return gradient
