@@ -254,20 +254,18 @@ def _robustness_figure(run, settings):
 
 def _adversarial_figure(models, settings, rng):
     """For each model, a test digit that both classify correctly and its adversarial example at the smallest
-    ε of the list that breaks it (PGD)."""
+    ε that breaks it (PGD): the ε list, then 2, 3, 4, 5 if the list is not enough."""
     X, y = models["data"]
     both = np.flatnonzero((theory.margins(models["resnet"](X), y) > 0) & (theory.margins(models["lipschitz"](X), y) > 0))
     index = both[:1] if len(both) else np.array([0])
     figure, axes = plt.subplots(2, 3, figsize=(8, 5.8))
     for row, name in zip(axes, ("resnet", "lipschitz")):
         net = models[name]
-        found = None
-        for eps in settings.mnist_eps:
+        for eps in (*settings.mnist_eps, 2.0, 3.0, 4.0, 5.0):
             robust, X_adv = training.pgd_l2(net, X[index], y[index], eps, rng, steps=settings.pgd_steps, box=(0.0, 1.0))
             if not robust[0]:
-                found = eps, X_adv[0]
                 break
-        eps, adversarial = found if found else (settings.mnist_eps[-1], X_adv[0])
+        adversarial = X_adv[0]
         prediction = int(net(adversarial[None]).argmax())
         delta = adversarial - X[index[0]]
         images = (X[index[0]], adversarial, delta)
@@ -275,7 +273,7 @@ def _adversarial_figure(models, settings, rng):
                   f"‖δ‖₂ = {np.linalg.norm(delta):.2f} (ε = {eps}): predicted {prediction}",
                   "perturbation δ")
         for ax, image, title in zip(row, images, titles):
-            limit = np.abs(image).max() if image is delta else 1.0
+            limit = max(np.abs(image).max(), 1e-12) if image is delta else 1.0
             ax.imshow(image.reshape(28, 28), cmap="RdBu_r" if image is delta else "gray",
                       vmin=-limit if image is delta else 0.0, vmax=limit)
             ax.set_title(title, fontsize=8)

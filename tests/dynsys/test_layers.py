@@ -7,7 +7,7 @@ from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 from refimpl.core.gradcheck import assert_gradients, numerical_gradient
-from refimpl.dynsys import kernels, model
+from refimpl.dynsys import kernels, model, splitting
 from refimpl.dynsys.model import LAYER_KINDS
 from tests.dynsys.cases import layer_cases, preactivations
 from tests.helpers import arrays, off_kinks
@@ -123,3 +123,18 @@ def test_bad_input_is_refused_with_clear_messages():
         model.volume_preserving_network(rng, 5, 2)
     with pytest.raises(ValueError, match="layer kind must be one of"):
         model.Network([model.Layer("conv", {})])
+
+
+@st.composite
+def field_cases(draw):
+    d, m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (draw(arrays((n, d), -2.0, 2.0)), draw(arrays((n, d), -1.0, 1.0)), draw(arrays((m, d), -1.0, 1.0)),
+            draw(arrays((m,), -1.0, 1.0)), draw(arrays((d * d, d), -1.0, 1.0)), draw(arrays((d * d,), -1.0, 1.0)))
+
+
+@given(field_cases())
+def test_gradient_and_sphere_field_vjps_match_finite_differences(case):
+    x, w, A, b, C, c = case
+    assert_gradients(lambda x: splitting.gradient_field(x, A, b), [x], [splitting.gradient_field_vjp(x, w, A, b)],
+                     dout=w)
+    assert_gradients(lambda x: splitting.sphere_field(x, C, c), [x], [splitting.sphere_field_vjp(x, w, C, c)], dout=w)

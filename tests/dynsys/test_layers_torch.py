@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from refimpl.dynsys import model, training
+from refimpl.dynsys import model, splitting, training
 from refimpl.dynsys.model import LAYER_KINDS, RK_TABLEAUS
 from tests.dynsys.cases import layer_cases, preactivations
 from tests.helpers import arrays, off_kinks
@@ -134,3 +134,22 @@ def test_attack_input_gradient_matches_torch(seed):
     value = others.max(dim=1).values - true
     value.sum().backward()
     assert_close([negated_margin, dx], [value.detach().numpy(), Xt.grad.numpy()])
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_gradient_and_sphere_field_vjps_match_torch(d, m, seed):
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal((3, d)), rng.standard_normal((3, d))
+    A, b, C, c = rng.standard_normal((m, d)), rng.standard_normal(m), rng.standard_normal((d * d, d)), rng.standard_normal(d * d)
+
+    def torch_sphere(x):
+        M = torch.tanh(x @ torch.tensor(C).T + torch.tensor(c)).reshape(3, d, d)
+        return torch.einsum("nij,nj->ni", M - M.transpose(1, 2), x)
+
+    def torch_gradient(x):
+        return -torch.tanh(x @ torch.tensor(A).T + torch.tensor(b)) @ torch.tensor(A)
+
+    for ours, reference, field in ((splitting.gradient_field_vjp(x, w, A, b), torch_gradient, splitting.gradient_field),
+                                   (splitting.sphere_field_vjp(x, w, C, c), torch_sphere, splitting.sphere_field)):
+        value, (grad,) = torch_gradients(reference, [x], w)
+        assert_close([field(x, *((A, b) if field is splitting.gradient_field else (C, c))), ours], [value, grad])
