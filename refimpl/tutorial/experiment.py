@@ -172,7 +172,7 @@ def _linear(run, settings):
 def _plot_linear(run, x, y, theta_star, gd, sgd, minibatch, bound):
     import matplotlib.pyplot as plt
 
-    figure, (ax_fit, ax_loss, ax_grad) = plt.subplots(1, 3, figsize=(15, 4.2))
+    figure, ((ax_fit, ax_loss), (ax_lemma, ax_grad)) = plt.subplots(2, 2, figsize=(12, 9), layout="constrained")
     ax_fit.scatter(x, y, s=14, color="k", label="data")
     for label, theta in (("closed form", theta_star), ("GD", gd.thetas[-1]), ("SGD", sgd.thetas[-1]),
                          ("minibatch SGD", minibatch.thetas[-1])):
@@ -186,6 +186,10 @@ def _plot_linear(run, x, y, theta_star, gd, sgd, minibatch, bound):
     ax_loss.set(xlabel="update t", ylabel="L(θ_t) − L*", title=f"excess loss (L* = {loss_star:.4f})")
     ax_loss.legend(fontsize=8)
     steps = np.arange(len(gd.grad_norms_sq))
+    ax_lemma.semilogy(steps[:-1], -gd.loss_changes, label="decrease L(θ_t) − L(θ_t+1)")
+    ax_lemma.semilogy(steps[:-1], gd.grad_norms_sq[:-1] / (2 * gd.beta), "k:", label="guarantee ‖∇L(θ_t)‖²/(2β)")
+    ax_lemma.set(xlabel="GD step t", ylabel="loss decrease", title="descent lemma, step by step")
+    ax_lemma.legend(fontsize=8)
     ax_grad.semilogy(steps, gd.grad_norms_sq, label="‖∇L(θ_t)‖²")
     ax_grad.semilogy(steps, np.minimum.accumulate(gd.grad_norms_sq), "--", label="min over s ≤ t of ‖∇L(θ_s)‖²")
     ax_grad.semilogy(steps, bound, "k:", label="2β(L(θ₀) − L*)/(t + 1)")
