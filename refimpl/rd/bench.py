@@ -15,6 +15,8 @@ with :math:`B` the bandwidth of a STREAM-triad-like kernel (:math:`a_i = b_i + s
 run. A temporally blocked sweep moves these bytes once per T steps, so its fraction can exceed 1.
 """
 
+import os
+
 import numpy as np
 from numba import njit, prange
 
@@ -59,6 +61,7 @@ def _pypde_runner(model, u, v):
 def bench_rd(quick):
     """Cell-steps per second of every implementation at each grid; ratios at the largest grid."""
     model = gray_scott_preset(PRESET)
+    load_before = os.getloadavg()[0]  # a shared machine makes every rate below noisy; the load says how much
     triad_elements = 2**22 if quick else 2**25
     bandwidth_before = triad_bandwidth(triad_elements)
     bytes_per_cell_step = {"float32": 16, "float64": 32}
@@ -89,7 +92,9 @@ def bench_rd(quick):
         row["roofline_fraction"] = row.pop("bytes_moved_per_s") / bandwidth
     return {"rows": rows, "model": f"Gray-Scott {PRESET} {GRAY_SCOTT_PRESETS[PRESET]}, periodic, dt = 1",
             "triad_bandwidth_bytes_per_s": bandwidth, "triad_bandwidth_first_bytes_per_s": bandwidth_before,
-            "bytes_per_cell_step": bytes_per_cell_step, "steps_per_sweep": STEPS_PER_PASS, "ratios": _ratios(rows)}
+            "bytes_per_cell_step": bytes_per_cell_step, "steps_per_sweep": STEPS_PER_PASS,
+            "load_average_1min": [load_before, os.getloadavg()[0]], "cpu_count": os.cpu_count(),
+            "ratios": _ratios(rows)}
 
 
 def _ratios(rows):
