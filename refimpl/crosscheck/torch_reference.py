@@ -18,3 +18,36 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale):
         return float(loss.detach()), Ut.grad.numpy(), Vt.grad.numpy()
 
     return gradient
+
+
+def three_layer_cnn_sgd_step(params, x, labels, lr):
+    """A callable doing one SGD step of the tutorial's CNN by autograd: conv 5×5 (pad 2), ReLU, 2×2
+    max-pool, affine, ReLU, affine, softmax cross-entropy; ``params`` as in
+    ``refimpl.tutorial.model.ThreeLayerConvNet`` (K, b, M1, c1, M2, c2), ``x`` (n, 784), ``labels`` (n,)."""
+    import torch.nn.functional as F
+
+    tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    images = torch.tensor(x, dtype=torch.float64).reshape(-1, 1, 28, 28)
+    targets = torch.tensor(labels)
+
+    def step():
+        pooled = F.max_pool2d(torch.relu(F.conv2d(images, tensors["K"], tensors["b"], padding=2)), 2)
+        hidden = torch.relu(pooled.reshape(len(images), -1) @ tensors["M1"].T + tensors["c1"])
+        loss = F.cross_entropy(hidden @ tensors["M2"].T + tensors["c2"], targets)
+        loss.backward()
+        with torch.no_grad():
+            for tensor in tensors.values():
+                tensor -= lr * tensor.grad
+                tensor.grad = None
+
+    return step
+
+
+def get_num_threads():
+    """torch's intra-op thread count."""
+    return torch.get_num_threads()
+
+
+def set_num_threads(count):
+    """Set torch's intra-op thread count (benchmarks time at the default and at one thread)."""
+    torch.set_num_threads(count)

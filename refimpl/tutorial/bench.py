@@ -40,15 +40,15 @@ def bench_tutorial(quick):
         numba.set_num_threads(threads)
     add("numpy reference", "BLAS", _refimpl_step("numpy", params, x, labels))
     if torch_available():
-        import torch
+        from refimpl.crosscheck import torch_reference
 
-        torch_threads = torch.get_num_threads()
-        add("torch CPU float64", torch_threads, _torch_step(params, x, labels))
-        torch.set_num_threads(1)
+        torch_threads = torch_reference.get_num_threads()
+        add("torch CPU float64", torch_threads, torch_reference.three_layer_cnn_sgd_step(params, x, labels, LR))
+        torch_reference.set_num_threads(1)
         try:
-            add("torch CPU float64", 1, _torch_step(params, x, labels))
+            add("torch CPU float64", 1, torch_reference.three_layer_cnn_sgd_step(params, x, labels, LR))
         finally:
-            torch.set_num_threads(torch_threads)
+            torch_reference.set_num_threads(torch_threads)
     numba_best = rows[0]["best_ms"]
     for row in rows:
         row["time_vs_numba"] = row["best_ms"] / numba_best
@@ -66,26 +66,5 @@ def _refimpl_step(backend, params, x, labels):
     def step():
         _, grads = network.loss(params, x, labels)
         optimizer.step(params, grads)
-
-    return step
-
-
-def _torch_step(params, x, labels):
-    import torch
-    import torch.nn.functional as F
-
-    tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
-    images = torch.tensor(x, dtype=torch.float64).reshape(-1, 1, 28, 28)
-    targets = torch.tensor(labels)
-
-    def step():
-        pooled = F.max_pool2d(torch.relu(F.conv2d(images, tensors["K"], tensors["b"], padding=2)), 2)
-        hidden = torch.relu(pooled.reshape(len(images), -1) @ tensors["M1"].T + tensors["c1"])
-        loss = F.cross_entropy(hidden @ tensors["M2"].T + tensors["c2"], targets)
-        loss.backward()
-        with torch.no_grad():
-            for tensor in tensors.values():
-                tensor -= LR * tensor.grad
-                tensor.grad = None
 
     return step
