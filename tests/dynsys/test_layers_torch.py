@@ -11,9 +11,9 @@ from tests.dynsys.cases import layer_cases, preactivations
 from tests.helpers import arrays, off_kinks
 
 torch = pytest.importorskip("torch", exc_type=ImportError)
-pytestmark = pytest.mark.torch
+from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402  (needs torch)
 
-RTOL = 1e-10
+pytestmark = pytest.mark.torch
 
 
 def sigma(z, name):
@@ -63,18 +63,6 @@ TORCH_LAYERS = {
 }
 
 
-def torch_gradients(function, arrays_, dout):
-    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays_]
-    value = function(*tensors)
-    (value * torch.tensor(dout)).sum().backward()
-    return value.detach().numpy(), [t.grad.numpy() for t in tensors]
-
-
-def assert_close(ours, theirs):
-    for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-12 * max(1.0, np.max(np.abs(b))))
-
-
 @settings(max_examples=60)
 @given(layer_cases())
 def test_layers_match_torch(case):
@@ -85,7 +73,7 @@ def test_layers_match_torch(case):
     dx, grads = backward(dout, cache)
     names = list(params)
     value, torch_grads = torch_gradients(
-        lambda x, *values: TORCH_LAYERS[kind](x, **dict(zip(names, values)), **config), [x, *params.values()], dout)
+        lambda x, *values: TORCH_LAYERS[kind](x, **dict(zip(names, values)), **config), x, *params.values(), dout=dout)
     assert_close([out, dx, *(grads[n] for n in names)], [value, *torch_grads])
 
 
@@ -104,7 +92,7 @@ def test_multiclass_hinge_matches_torch(n, k, margin, data):
         mask[torch.arange(n), torch.tensor(labels)] = 0.0
         return (torch.relu(margin - true + z) * mask).sum() / n
 
-    value, (grad,) = torch_gradients(reference, [logits], np.array(1.0))
+    value, (grad,) = torch_gradients(reference, logits, dout=np.array(1.0))
     assert_close([np.array(loss), dlogits], [value, grad])
 
 
@@ -151,5 +139,5 @@ def test_gradient_and_sphere_field_vjps_match_torch(d, m, seed):
 
     for ours, reference, field in ((splitting.gradient_field_vjp(x, w, A, b), torch_gradient, splitting.gradient_field),
                                    (splitting.sphere_field_vjp(x, w, C, c), torch_sphere, splitting.sphere_field)):
-        value, (grad,) = torch_gradients(reference, [x], w)
+        value, (grad,) = torch_gradients(reference, x, dout=w)
         assert_close([field(x, *((A, b) if field is splitting.gradient_field else (C, c))), ours], [value, grad])

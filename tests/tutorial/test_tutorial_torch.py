@@ -12,23 +12,9 @@ from tests.helpers import arrays
 from tests.tutorial.test_kernels import conv_inputs, pool_inputs
 
 torch = pytest.importorskip("torch", exc_type=ImportError)
+from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402  (needs torch)
+
 pytestmark = pytest.mark.torch
-
-RTOL = 1e-10
-
-
-def torch_gradients(function, *inputs, dout=None):
-    """Value of ``function`` on float64 torch copies of ``inputs`` and the gradients of ⟨value, dout⟩."""
-    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in inputs]
-    value = function(*tensors)
-    scalar = value if dout is None else (value * torch.tensor(dout)).sum()
-    scalar.backward()
-    return value.detach().numpy(), [t.grad.numpy() for t in tensors]
-
-
-def assert_close(ours, theirs):
-    for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-12 * max(1.0, np.max(np.abs(b))))
 
 
 @given(st.integers(2, 30).flatmap(lambda n: st.tuples(arrays((n,), -10, 10), arrays((n,), -60, 60))),
