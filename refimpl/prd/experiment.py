@@ -46,32 +46,18 @@ Settings are ours (the paper publishes none but "iteration = 23000" on a teaser 
   same form (16 neurons, d_out = 10): smooth inputs make the filters readable as images, which white-noise
   inputs would not, and a teacher makes the targets a function the generator can represent.
 
-The numba kernels are run with one numba thread: their products go to BLAS, and on a busy 2-core machine
-the thread pool of a ``parallel=True`` kernel cost 1000× its work on these small arrays (measured). On such
-a machine also set ``OPENBLAS_NUM_THREADS=1``: a multithreaded BLAS competing for the cores made the MNIST
+Training runs the numba kernels on one numba thread (:func:`refimpl.prd.flow.single_numba_thread`). On a
+busy machine also set ``OPENBLAS_NUM_THREADS=1``: a multithreaded BLAS competing for the cores made the MNIST
 steps about 25× slower (measured: 157 ms against 3.5 ms per step at n = 100, m = 144).
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from refimpl.data import load_mnist
 from refimpl.experiments import Claim, register_experiment
 from refimpl.prd import flow, model, theory
-
-
-@contextmanager
-def serial_numba():
-    """Run numba kernels on one thread inside the block (see the module docstring)."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 # ============================================================================================ prd-theory
@@ -136,11 +122,10 @@ def prd_theory(run, settings):
     steps = int(np.ceil(t_end / dt))
     run.record("setup.dt", dt)
     run.record("setup.t_end", steps * dt)
-    with serial_numba():
-        width_runs = _theorem1(run, settings, X, Y, dt, steps, lambda_0)
-        runs2, problem2 = _theorem2(run, settings, X, Y, dt, steps)
-        _bernoulli_and_split(run, settings, X, Y, runs2, problem2, lambda_0)
-        spectra = _spectrum(run, settings, X, Y, dt, steps)
+    width_runs = _theorem1(run, settings, X, Y, dt, steps, lambda_0)
+    runs2, problem2 = _theorem2(run, settings, X, Y, dt, steps)
+    _bernoulli_and_split(run, settings, X, Y, runs2, problem2, lambda_0)
+    spectra = _spectrum(run, settings, X, Y, dt, steps)
     _theory_figures(run, settings, H, estimate, width_runs, runs2, spectra, lambda_0)
 
 
@@ -269,6 +254,7 @@ def _spectrum(run, settings, X, Y, dt, steps):
         run.record(f"spectrum.unstable_modes_{name}", spectra[-1].unstable)
         run.record(f"spectrum.leading_mode_share_U_{name}", spectra[-1].share_U)
         run.record(f"spectrum.leading_mode_share_V_{name}", spectra[-1].share_V)
+        run.record(f"spectrum.max_real_generator_modes_{name}", spectra[-1].max_real_generator)
     return results
 
 
@@ -311,17 +297,22 @@ def _theory_figures(run, settings, H, estimate, width_runs, runs2, spectra, lamb
     run.save_figure(figure, "theory")
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name, colour, label in (("sup", "k", "no diffusion (L_sup)"), ("aug", "r", "with diffusion (GDA, GP critic)"),
-                                ("aug_frozen", "b", "L_aug, critic frozen")):
+    for name, colour, marker, label in (("sup", "k", "o", "no diffusion (L_sup)"),
+                                        ("aug", "r", "s", "with diffusion (GDA, GP critic)"),
+                                        ("aug_frozen", "b", "^", "L_aug, critic frozen")):
         eigenvalues = spectra[name][-1].eigenvalues
-        axes[0].plot(eigenvalues.real, eigenvalues.imag, ".", color=colour, label=label, alpha=0.6)
-        axes[1].plot(spectra["times"], [s.max_real for s in spectra[name]], "o-", color=colour, label=label)
+        axes[0].plot(eigenvalues.real, eigenvalues.imag, marker, color=colour, label=label, alpha=0.5, ms=4,
+                     fillstyle="none")
+        axes[1].plot(spectra["times"], [s.max_real for s in spectra[name]], marker + "-", color=colour, label=label,
+                     fillstyle="none")
     axes[0].axvline(0, color="grey", lw=0.8)
-    axes[0].set(xlabel="Re λ", ylabel="Im λ", xscale="symlog", title="Jacobian spectrum at the end (symlog real axis)")
+    axes[0].set_xscale("symlog", linthresh=1e-5)
+    axes[0].set(xlabel="Re λ (symlog, linear below 1e-5)", ylabel="Im λ", title="Jacobian spectrum at the end")
     axes[1].axhline(0, color="grey", lw=0.8)
-    axes[1].set(xlabel="flow time t", ylabel="max Re λ", xscale="log", yscale="symlog",
+    axes[1].set_yscale("symlog", linthresh=1e-5)
+    axes[1].set(xlabel="flow time t", ylabel="max Re λ (symlog)", xscale="log",
                 title="Largest real part along the trajectory")
-    axes[0].legend()
+    axes[1].legend()
     figure.tight_layout()
     run.save_figure(figure, "spectrum")
     run.write_metrics({"t": runs2["sup"].times, "drift_max_sup": runs2["sup"].drift_max,
@@ -400,13 +391,12 @@ def prd_mnist(run, settings):
     run.record("setup.dt", dt)
     run.record("setup.t_end", dt * settings.steps)
     pairs, initial = [], []
-    with serial_numba():
-        for index in range(settings.initialisations):
-            U, V = model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m)
-            W, a = model.init_critic(run.rng, Y.shape[1], settings.m)
-            pairs.append(_pair(run, settings, X, Y, U, V, W, a, dt, desc=f"MNIST init {index + 1}"))
-            initial.append((U, V))
-        synthetic = _synthetic(run, settings)
+    for index in range(settings.initialisations):
+        U, V = model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m)
+        W, a = model.init_critic(run.rng, Y.shape[1], settings.m)
+        pairs.append(_pair(run, settings, X, Y, U, V, W, a, dt, desc=f"MNIST init {index + 1}"))
+        initial.append((U, V))
+    synthetic = _synthetic(run, settings)
     _record_pairs(run, "mnist", pairs, initial)
     run.write_metrics({"t": pairs[0][0].times,
                        **{f"drift_U_{kind}_{i}": p[k].drift_U for i, p in enumerate(pairs) for k, kind in enumerate(("sup", "aug"))},

@@ -143,7 +143,8 @@ class Spectrum:
     eigenvalues : (k,) complex;  max_real : largest real part (> 0: a growing mode);
     unstable : number of eigenvalues with real part > ``tolerance`` · max |λ| (above the differencing noise);
     share_U, share_V : fractions of the leading mode's squared amplitude in the hidden layer U and the top
-    layer V (the rest lies in the critic).
+    layer V (the rest lies in the critic);  generator_share : (k,) the same fraction in (U, V) for every mode;
+    max_real_generator : largest real part among modes that live mostly (> ½) in the generator.
     """
 
     eigenvalues: np.ndarray
@@ -151,6 +152,8 @@ class Spectrum:
     unstable: int
     share_U: float
     share_V: float
+    generator_share: np.ndarray
+    max_real_generator: float
 
 
 def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, penalty=0.0, epsilon=None,
@@ -172,9 +175,12 @@ def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.
     J = jacobian(lambda y: flow.joint_field(y, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate,
                                             frozen=frozen, penalty=penalty, epsilon=epsilon), flow.pack(*state), h=h)
     eigenvalues, vectors = np.linalg.eig(J)
+    amplitude = np.abs(vectors) ** 2
+    amplitude /= amplitude.sum(axis=0)  # column k: how mode k divides among the parameters
     leading = int(np.argmax(eigenvalues.real))
-    amplitude = np.abs(vectors[:, leading]) ** 2
-    amplitude /= amplitude.sum()
+    generator_share = amplitude[:U.size + V.size].sum(axis=0)
+    generator_modes = eigenvalues.real[generator_share > 0.5]
     threshold = tolerance * max(float(np.abs(eigenvalues).max()), 1e-300)  # above the differencing noise
     return Spectrum(eigenvalues, float(eigenvalues.real[leading]), int(np.sum(eigenvalues.real > threshold)),
-                    float(amplitude[:U.size].sum()), float(amplitude[U.size:U.size + V.size].sum()))
+                    float(amplitude[:U.size, leading].sum()), float(amplitude[U.size:U.size + V.size, leading].sum()),
+                    generator_share, float(generator_modes.max()) if generator_modes.size else float("nan"))

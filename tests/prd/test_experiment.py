@@ -21,8 +21,6 @@ def test_theory_experiment_records_every_key(tmp_path):
         assert np.isfinite(lookup(results, key)), key
     assert lookup(results, "split.max_abs_error") < 1e-10
     assert {p.name for p in (tmp_path / "prd-theory").glob("*.png")} == {"theory.png", "spectrum.png"}
-    again = run_experiment("prd-theory", settings=settings, seed=3, out_dir=tmp_path / "again")
-    assert again["results"] == results  # a fixed seed gives identical results
 
 
 def test_mnist_experiment_writes_the_paper_figures(tmp_path):
