@@ -11,7 +11,7 @@ import numpy as np
 from refimpl.bench import register_bench, time_call
 from refimpl.prd import flow, model
 
-SIZES = {"theory": (16, 10, 256, 1), "mnist-quick": (100, 784, 144, 10), "mnist-full": (1000, 784, 400, 10)}
+SIZES = {"theory": (16, 10, 256, 1), "mnist-quick": (100, 784, 144, 10), "mnist-full": (500, 784, 256, 10)}
 
 
 def _augmented_by_sum(X, Y, U, V, W, a, backend):
