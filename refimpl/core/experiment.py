@@ -86,9 +86,6 @@ def _train(run, settings, optimiser, initial, points, labels):
     return params, history
 
 
-OPTIMISERS = {"sgd": optim.SGD, "momentum": optim.Momentum, "adam": optim.Adam}
-
-
 @register_experiment(
     "core", quick=Settings(steps=300), full=Settings(),
     claims=[Claim("gradcheck.max_rel_error", "CS231n: relative error < 1e-7 means the gradient is right",
@@ -118,7 +115,7 @@ def core_experiment(run, settings):
                "b2": np.zeros(2)}
     curves, trained = {}, {}
     for name, lr in settings.learning_rates:
-        trained[name], curves[name] = _train(run, settings, OPTIMISERS[name](lr), initial, points, labels)
+        trained[name], curves[name] = _train(run, settings, optim.OPTIMISERS[name](lr), initial, points, labels)
         accuracy = np.mean(np.argmax(_two_layer_classifier(trained[name], points), axis=1) == labels)
         run.record(f"optimisers.{name}.final_loss", curves[name][-1])
         run.record(f"optimisers.{name}.train_accuracy", accuracy)

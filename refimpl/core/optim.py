@@ -110,3 +110,7 @@ class Adam(Optimizer):
         first_unbiased = first / (1.0 - self.beta1**self.t)
         second_unbiased = second / (1.0 - self.beta2**self.t)
         return self.lr * first_unbiased / (np.sqrt(second_unbiased) + self.eps)
+
+
+OPTIMISERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+"""Optimiser classes by the names experiments use in their settings."""
