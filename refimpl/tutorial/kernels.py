@@ -267,7 +267,7 @@ def conv2d_forward(x, K, b, pad=0, backend="numba"):
         raise ValueError(f"K of spatial size {K.shape[2:]} does not fit in x of size {x.shape[2:]} "
                          f"padded by pad = {pad}")
     out = get_kernel(CONV_FORWARD, backend)(x_padded, K, b)
-    return out, (x_padded, K, pad, backend)
+    return out, (x_padded, K, pad, backend, out.shape)
 
 
 def conv2d_backward(dout, cache, input_gradient=True):
@@ -285,9 +285,9 @@ def conv2d_backward(dout, cache, input_gradient=True):
     -------
     dx : (n, C, H, W) or None, dK : (F, C, kh, kw), db : (F,)
     """
-    x_padded, K, pad, backend = cache
-    dx_padded, dK, db = get_kernel(CONV_BACKWARD, backend)(np.asarray(dout, dtype=np.float64), x_padded, K,
-                                                           input_gradient)
+    x_padded, K, pad, backend, out_shape = cache
+    dout = _check_dout(dout, out_shape, "(n, F, Ho, Wo)")
+    dx_padded, dK, db = get_kernel(CONV_BACKWARD, backend)(dout, x_padded, K, input_gradient)
     if dx_padded is None:
         return None, dK, db
     H, W = x_padded.shape[2] - 2 * pad, x_padded.shape[3] - 2 * pad
@@ -320,4 +320,14 @@ def max_pool_forward(x, size=2, backend="numba"):
 def max_pool_backward(dout, cache):
     r""":math:`\partial L/\partial x` is ``dout`` at the first maximum of each window and 0 elsewhere."""
     argmax, size, backend = cache
-    return get_kernel(POOL_BACKWARD, backend)(np.asarray(dout, dtype=np.float64), argmax, size)
+    dout = _check_dout(dout, argmax.shape, "(n, C, Ho, Wo)")
+    return get_kernel(POOL_BACKWARD, backend)(dout, argmax, size)
+
+
+def _check_dout(dout, out_shape, described):
+    """``dout`` as float64 of the forward output's shape: the numba loops index by that shape unchecked.
+
+    NaN and inf pass through (training reports them with the step number, after the update).
+    """
+    return check_shape("dout", np.asarray(dout, dtype=np.float64), out_shape, described=described,
+                       context="to match the forward output")

@@ -1,11 +1,13 @@
 """Convolution and max-pooling: NumPy and numba twins agree, and both gradients match finite differences."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from refimpl.core.backend import get_kernel
+from refimpl.core.backend import backends_of
 from refimpl.core.gradcheck import assert_gradients
 from refimpl.tutorial import kernels
 from tests.helpers import arrays
@@ -116,7 +118,47 @@ def test_ties_go_to_the_first_maximum():
 
 def test_kernels_are_registered_for_both_backends():
     for name in (kernels.CONV_FORWARD, kernels.CONV_BACKWARD, kernels.POOL_FORWARD, kernels.POOL_BACKWARD):
-        assert get_kernel(name, "numpy") is not get_kernel(name, "numba")
+        assert backends_of(name) == ("numpy", "numba")
+
+
+def _wrong_shape(draw, shape):
+    """A shape other than ``shape``: one axis longer or shorter, or an axis dropped or added."""
+    axis, change = draw(st.integers(0, len(shape) - 1)), draw(st.sampled_from(["grow", "shrink", "drop", "add"]))
+    wrong = list(shape)
+    if change == "grow" or (change == "shrink" and wrong[axis] == 1):
+        wrong[axis] += 1
+    elif change == "shrink":
+        wrong[axis] -= 1
+    elif change == "drop":
+        del wrong[axis]
+    else:
+        wrong.insert(axis, 1)
+    return tuple(wrong)
+
+
+def _no_kernel(name, backend):
+    raise AssertionError(f"kernel {name} ({backend}) reached with a wrong-shaped dout")
+
+
+@settings(max_examples=30)
+@given(st.data(), st.sampled_from(["numpy", "numba"]), st.booleans())
+def test_wrong_shaped_dout_is_refused_before_any_kernel_runs(data, backend, pooling):
+    # the numba loops index by dout's shape unchecked, so a wrong one must stop at the validation
+    if pooling:
+        x, size, dout = data.draw(pool_inputs())
+        cache = kernels.max_pool_forward(x, size, backend=backend)[1]
+        backward, described = kernels.max_pool_backward, r"\(n, C, Ho, Wo\)"
+    else:
+        x, K, b, pad, dout = data.draw(conv_inputs())
+        cache = kernels.conv2d_forward(x, K, b, pad, backend=backend)[1]
+        backward, described = kernels.conv2d_backward, r"\(n, F, Ho, Wo\)"
+    expected = re.escape(str(dout.shape).replace(",)", ")"))
+    bad = np.zeros(_wrong_shape(data.draw, dout.shape))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "get_kernel", _no_kernel)
+        with pytest.raises(ValueError, match=rf"dout must have shape {described} = {expected} .*; "
+                                             rf"got {re.escape(str(bad.shape))}"):
+            backward(bad, cache)
 
 
 def test_bad_shapes_are_refused_with_the_parameter_named():
