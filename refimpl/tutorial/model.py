@@ -62,6 +62,12 @@ def linear_loss(theta, x, y):
     loss : float
     gradient : (2,)
     """
+    x, y = _check_line_data(x, y)
+    return _linear_loss(_check_theta("theta", theta), x, y)
+
+
+def _linear_loss(theta, x, y):
+    """:func:`linear_loss` on checked arrays: the optimisers call it once per step."""
     residual = linear_model(theta[0], theta[1], x) - y
     return 0.5 * float(np.mean(residual**2)), np.array([np.mean(residual * x), np.mean(residual)])
 
@@ -132,7 +138,7 @@ class LinearTrace:
 
 def _trace(x, y, thetas, step_size, beta):
     thetas = np.asarray(thetas)
-    values = [linear_loss(theta, x, y) for theta in thetas]
+    values = [_linear_loss(theta, x, y) for theta in thetas]
     changes = [linear_loss_change(a, b, x, y) for a, b in zip(thetas[:-1], thetas[1:])]
     return LinearTrace(thetas, np.array([v[0] for v in values]), np.array([v[1] @ v[1] for v in values]),
                        np.array(changes), step_size, beta, linear_gradient_floor(thetas[-1], x, y))
@@ -170,7 +176,7 @@ def gradient_descent(x, y, theta_0, steps, step_size=None):
     eta = _step_size(step_size, beta, "gradient descent")
     thetas = [theta.copy()]
     for _ in range(steps):
-        theta = theta - eta * linear_loss(theta, x, y)[1]
+        theta = theta - eta * _linear_loss(theta, x, y)[1]
         thetas.append(theta)
     return _trace(x, y, thetas, eta, beta)
 
@@ -198,7 +204,7 @@ def minibatch_sgd(x, y, theta_0, rng, epochs, batch_size=1, step_size=None):
         order = rng.permutation(len(x))
         for start in range(0, len(x), batch_size):
             batch = order[start:start + batch_size]
-            theta = theta - eta * linear_loss(theta, x[batch], y[batch])[1]
+            theta = theta - eta * _linear_loss(theta, x[batch], y[batch])[1]
             thetas.append(theta)
     return _trace(x, y, thetas, eta, beta)
 
@@ -211,7 +217,8 @@ def minibatch_sgd(x, y, theta_0, rng, epochs, batch_size=1, step_size=None):
 class Network:
     """An architecture: ``init_params(rng)``, ``forward(params, x)``, ``backward(dlogits, cache)``.
 
-    Inputs are flattened images ``x`` (n, d_in); outputs are logits (n, 10).
+    Inputs are flattened images ``x`` (n, d_in); outputs are logits (n, d_out). Subclasses set
+    ``d_out``, the number of classes, which :func:`train_classifier` checks the labels against.
     """
 
     def init_params(self, rng):
@@ -370,9 +377,6 @@ class ThreeLayerConvNet(Network):
         return {"K": dK, "b": db, "M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
 
 
-OPTIMIZERS = {"sgd": optim.SGD, "momentum": optim.Momentum, "adam": optim.Adam}
-
-
 def train_classifier(network, params, x, labels, rng, *, epochs, batch_size=64, optimizer="momentum", lr=0.05,
                      on_step=None, progress=None):
     """Minibatch training of ``network`` from ``params`` (updated in place) on (x, labels).
@@ -385,7 +389,8 @@ def train_classifier(network, params, x, labels, rng, *, epochs, batch_size=64, 
     rng : numpy.random.Generator, shuffles the data each epoch
     epochs, batch_size : int
     optimizer : "sgd", "momentum" or "adam", with learning rate ``lr``
-    on_step : callable(step, total, loss), optional, called after every update (a NaN check, say)
+    on_step : callable(step, total, loss), optional, called after every update with its 0-based index
+        ``step`` (a NaN check, say)
     progress : callable wrapping the epoch loop (a progress bar), optional
 
     Returns
@@ -393,10 +398,10 @@ def train_classifier(network, params, x, labels, rng, *, epochs, batch_size=64, 
     list of float, the mean training loss of each epoch
     """
     x = as_float_array("x", x, ndim=2)
-    labels = check_shape("labels", np.asarray(labels), (len(x),), described="(n,)", context="to match x")
+    labels = _check_labels(labels, len(x), network.d_out)
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    opt = OPTIMIZERS[check_choice("optimizer", optimizer, tuple(OPTIMIZERS))](lr=lr)
+    opt = optim.OPTIMISERS[check_choice("optimizer", optimizer, tuple(optim.OPTIMISERS))](lr=lr)
     steps_per_epoch = -(-len(x) // batch_size)
     total, epoch_losses = epochs * steps_per_epoch, []
     for epoch in (progress or iter)(range(epochs)):
@@ -407,6 +412,18 @@ def train_classifier(network, params, x, labels, rng, *, epochs, batch_size=64, 
             opt.step(params, grads)
             running += loss * len(batch)
             if on_step is not None:
-                on_step(epoch * steps_per_epoch + start // batch_size + 1, total, loss)
+                on_step(epoch * steps_per_epoch + start // batch_size, total, loss)
         epoch_losses.append(running / len(x))
     return epoch_losses
+
+
+def _check_labels(labels, n, classes):
+    """``labels`` as (n,) integer class indices in [0, classes): others would index the logits wrongly."""
+    labels = check_shape("labels", np.asarray(labels), (n,), described="(n,)", context="to match x")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integer class indices; got dtype {labels.dtype}")
+    outside = labels[(labels < 0) | (labels >= classes)]
+    if outside.size:
+        raise ValueError(f"labels must lie in [0, {classes - 1}] for d_out = {classes} classes; "
+                         f"got {outside.size} outside, e.g. {outside[0]}")
+    return labels

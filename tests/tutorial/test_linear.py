@@ -113,6 +113,12 @@ def test_unstable_step_and_bad_input_are_refused():
         model.gradient_descent(x, y[:-1], [0.0, 0.0], 10)
     with pytest.raises(ValueError, match="batch_size must be at most"):
         model.minibatch_sgd(x, y, [0.0, 0.0], np.random.default_rng(0), 1, batch_size=len(x) + 1)
+    with pytest.raises(ValueError, match=r"theta must have shape \(m, c\) = \(2,\); got \(1,\)"):
+        model.linear_loss([0.0], x, y)
+    with pytest.raises(ValueError, match=r"y must have shape \(n,\) = \(\d+,\) to match x"):
+        model.linear_loss([0.0, 0.0], x, y[:-1])
+    with pytest.raises(ValueError, match="x must have 1 dimensions"):
+        model.linear_loss([0.0, 0.0], x[:, None], y)
 
 
 @given(arrays((5,), -3, 3))

@@ -102,7 +102,7 @@ def test_on_step_sees_every_step_and_stops_training_on_nan():
     seen = []
     model.train_classifier(network, network.init_params(np.random.default_rng(0)), x, labels,
                            np.random.default_rng(0), epochs=3, batch_size=2, on_step=lambda *a: seen.append(a[:2]))
-    assert seen == [(step, 6) for step in range(1, 7)]
+    assert seen == [(step, 6) for step in range(6)]  # the 0-based index of each update, as run.check_finite takes
     x_bad = np.array([[1e200, 1e200], [1.0, 0.0]])
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"loss became (nan|inf) at step \d of 3"):
         model.train_classifier(network, network.init_params(np.random.default_rng(0)), x_bad, np.array([0, 1]),
@@ -119,6 +119,26 @@ def test_bad_settings_are_refused():
         network = model.OneLayerNet(d_in=2, d_out=2)
         model.train_classifier(network, network.init_params(np.random.default_rng(0)), np.zeros((2, 2)),
                                np.array([0, 1]), np.random.default_rng(0), epochs=1, optimizer="lbfgs")
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.sampled_from([-3, -1, 0, 3]))
+def test_labels_outside_the_classes_are_refused_with_the_parameter_named(seed, d_out, offset):
+    # a label of d_out or more would index past the logits, a negative one would wrap around
+    rng = np.random.default_rng(seed)
+    network = model.OneLayerNet(d_in=3, d_out=d_out)
+    labels = rng.integers(0, d_out, 6)
+    labels[rng.integers(6)] = d_out + offset if offset >= 0 else offset
+    with pytest.raises(ValueError, match=rf"labels must lie in \[0, {d_out - 1}\] for d_out = {d_out} classes"):
+        model.train_classifier(network, network.init_params(rng), rng.standard_normal((6, 3)), labels, rng, epochs=1)
+
+
+def test_labels_that_are_not_class_indices_are_refused():
+    network = model.OneLayerNet(d_in=2, d_out=2)
+    params, x = network.init_params(np.random.default_rng(0)), np.zeros((2, 2))
+    with pytest.raises(TypeError, match="labels must be integer class indices; got dtype float64"):
+        model.train_classifier(network, params, x, np.array([0.0, 1.0]), np.random.default_rng(0), epochs=1)
+    with pytest.raises(ValueError, match=r"labels must have shape \(n,\) = \(2,\) to match x"):
+        model.train_classifier(network, params, x, np.array([0, 1, 1]), np.random.default_rng(0), epochs=1)
 
 
 @given(st.integers(0, 2**32 - 1))
