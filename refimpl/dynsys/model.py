@@ -26,8 +26,9 @@ SLOPE = theory.LEAKY_SLOPE  # Σ(z) = max(z, z/2): the activation of the 1-Lipsc
 
 
 def activation(z, name):
-    """Σ(z) and Σ'(z) element-wise, from the core layers (``"leaky_relu"`` has slope 1/2)."""
-    if name == "leaky_relu":
+    """Σ(z) and Σ'(z) element-wise, from the core layers; ``name`` one of ``ACTIVATIONS``
+    (``"leaky_relu"`` has slope 1/2)."""
+    if check_choice("activation_name", name, ACTIVATIONS) == "leaky_relu":
         s, cache = layers.leaky_relu_forward(z, SLOPE)
         return s, layers.leaky_relu_backward(np.ones_like(z), cache)
     s, cache = layers.tanh_forward(z)
@@ -85,7 +86,7 @@ def resnet_jvp(t, cache):
 # 1-Lipschitz pair: contractive gradient step and expansive step
 # ---------------------------------------------------------------------------------------------------------------
 
-def contractive_forward(x, A, b, h, activation_name="leaky_relu"):
+def contractive_forward(x, A, b, h, activation_name=theory.LIPSCHITZ_ACTIVATION):
     r"""Explicit Euler step of the gradient flow :math:`\dot x = -\nabla V(x) = -A^\top\Sigma(Ax + b)`.
 
     .. math:: \Psi_C^{h}(x) = x - h\,A^\top\Sigma(Ax + b), \qquad
@@ -112,7 +113,7 @@ def contractive_jvp(t, cache):
     return t - cache["h"] * ((t @ A.T) * cache["ds"]) @ A
 
 
-def expansive_forward(x, W, v, h, activation_name="leaky_relu"):
+def expansive_forward(x, W, v, h, activation_name=theory.LIPSCHITZ_ACTIVATION):
     r"""Explicit Euler step of :math:`\dot x = \Sigma(Wx + v)`.
 
     .. math:: \Psi_E^{h}(x) = x + h\,\Sigma(Wx + v), \qquad \mathrm{Lip}(\Psi_E^h) \le 1 + h\|W\|_2
@@ -268,7 +269,7 @@ def mass_rk_forward(x, U, u, h, method="rk4", activation_name="tanh"):
 
     x (n, d), U (d², d), u (d²,); ``method`` one of ``RK_TABLEAUS``.
     """
-    a, weights = RK_TABLEAUS[method]
+    a, weights = RK_TABLEAUS[check_choice("method", method, tuple(RK_TABLEAUS))]
     stages, caches = [], []
     for i in range(len(weights)):
         stage_input = x + h * sum((a[i, j] * stages[j] for j in range(i) if a[i, j] != 0), np.zeros_like(x))
@@ -437,7 +438,7 @@ def resnet(rng, d_in, width, depth, n_classes, *, h=0.5, activation_name="leaky_
     """Unconstrained ResNet: linear lift, ``depth`` Euler steps x + hBΣ(Ax + b), linear head."""
     d_in, width, depth, n_classes = (check_int(k, v, minimum=1) for k, v in
                                      (("d_in", d_in), ("width", width), ("depth", depth), ("n_classes", n_classes)))
-    h = check_positive("h", h)
+    h, activation_name = check_positive("h", h), check_choice("activation_name", activation_name, ACTIVATIONS)
     stack = [Layer("linear", {"W": _glorot(rng, width, d_in), "b": np.zeros(width)})]
     stack += [Layer("resnet", {"A": _glorot(rng, width, width), "B": _glorot(rng, width, width),
                                "b": np.zeros(width)}, {"h": h, "activation_name": activation_name})
@@ -478,6 +479,7 @@ def _check_even(d):
 def volume_preserving_network(rng, d, depth, *, h=0.5, activation_name="tanh", scale=1.0):
     """``depth`` shear-splitting steps on x = [q | v] of dimension d (even)."""
     k = _check_even(d)
+    check_choice("activation_name", activation_name, ACTIVATIONS)
     return Network([Layer("volume_preserving", {"A": scale * rng.standard_normal((k, k)), "a": rng.standard_normal(k),
                                                 "B": scale * rng.standard_normal((k, k)), "b": rng.standard_normal(k)},
                           {"h": check_positive("h", h), "activation_name": activation_name})
@@ -488,6 +490,7 @@ def hamiltonian_network(rng, d, depth, *, width=None, h=0.5, activation_name="ta
     """``depth`` symplectic Euler steps on x = [q | p] of dimension d (even), hidden width m."""
     k = _check_even(d)
     m = k if width is None else check_int("width", width, minimum=1)
+    check_choice("activation_name", activation_name, ACTIVATIONS)
     return Network([Layer("hamiltonian", {"K": _glorot(rng, m, k), "a": rng.standard_normal(m),
                                           "U": _glorot(rng, m, k), "b": rng.standard_normal(m)},
                           {"h": check_positive("h", h), "activation_name": activation_name})
@@ -498,6 +501,7 @@ def mass_preserving_network(rng, d, depth, *, h=0.1, method="rk4", activation_na
     """``depth`` explicit Runge-Kutta steps of the mass-preserving field, each with its own U, u."""
     d = check_int("d", d, minimum=1)
     check_choice("method", method, tuple(RK_TABLEAUS))
+    check_choice("activation_name", activation_name, ACTIVATIONS)
     return Network([Layer("mass_rk", {"U": rng.standard_normal((d * d, d)) / np.sqrt(d),
                                       "u": rng.standard_normal(d * d)},
                           {"h": check_positive("h", h), "method": method, "activation_name": activation_name})

@@ -16,6 +16,7 @@ import numpy as np
 from refimpl.core.validate import check_int, check_positive
 
 LEAKY_SLOPE = 0.5  # μ, the smallest slope of Σ(x) = max(x, x/2)
+LIPSCHITZ_ACTIVATION = "leaky_relu"  # the only Σ with μ > 0 here (tanh has μ = 0: no contraction)
 ORTHOGONALITY_TOLERANCE = 1e-8
 
 
@@ -54,14 +55,31 @@ def check_pair_rule(h_C, h_E, mu=LEAKY_SLOPE):
     return bound
 
 
+def check_lipschitz_activation(layer, index=None):
+    r"""Refuse a contractive or expansive layer whose Σ is not the leaky ReLU max(x, x/2).
+
+    The bounds assume :math:`\sigma' \in [\mu, 1]` with μ = 1/2. With tanh, :math:`\sigma' \to 0` for large
+    arguments, so μ = 0 and a contractive step is no contraction: a (expansive, contractive) tanh pair has
+    :math:`\|J\| = 1 + h_E` where the contractive step saturates, above the pair rule's 1.
+    """
+    name = layer.config.get("activation_name", LIPSCHITZ_ACTIVATION)
+    if name != LIPSCHITZ_ACTIVATION:
+        where = f"layer {index} ({layer.kind})" if index is not None else f"{layer.kind} layer"
+        raise ValueError(f"{where}: activation_name = {name!r} is not certified; the 1-Lipschitz "
+                         f"bounds need slopes in [mu, 1] with mu > 0, i.e. activation_name = {LIPSCHITZ_ACTIVATION!r} "
+                         f"(mu = {LEAKY_SLOPE:g}); tanh has mu = 0")
+
+
 def check_lipschitz_layers(layers):
     """Refuse networks whose contractive/expansive steps are not (expansive, contractive) pairs obeying the rule.
 
-    Also checks that every contractive A is orthogonal and every expansive W has ‖W‖₂ ≤ 1 (the
-    hypotheses of the bounds), so that a network that is built is certified.
+    Also checks that every contractive A is orthogonal, every expansive W has ‖W‖₂ ≤ 1 and both use the
+    leaky ReLU (the hypotheses of the bounds), so that a network that is built is certified.
     """
     kinds = [layer.kind for layer in layers]
     for index, layer in enumerate(layers):
+        if layer.kind in ("expansive", "contractive"):
+            check_lipschitz_activation(layer, index)
         if layer.kind == "expansive":
             if index + 1 >= len(layers) or kinds[index + 1] != "contractive":
                 raise ValueError(f"layer {index} is expansive but not followed by a contractive step; "
@@ -108,6 +126,8 @@ def layer_lipschitz_bound(layer):
     """Certified Lipschitz constant (2-norm) of one layer, from exact singular values."""
     if layer.kind == "linear":
         return float(np.linalg.norm(layer.params["W"], 2))
+    if layer.kind in ("expansive", "contractive"):
+        check_lipschitz_activation(layer)
     if layer.kind == "expansive":
         return 1.0 + layer.config["h"] * float(np.linalg.norm(layer.params["W"], 2))
     if layer.kind == "contractive":

@@ -125,6 +125,25 @@ def test_bad_input_is_refused_with_clear_messages():
         model.Network([model.Layer("conv", {})])
 
 
+@pytest.mark.parametrize("build", [
+    lambda rng, name: model.resnet(rng, 2, 3, 1, 2, activation_name=name),
+    lambda rng, name: model.volume_preserving_network(rng, 2, 1, activation_name=name),
+    lambda rng, name: model.hamiltonian_network(rng, 2, 1, activation_name=name),
+    lambda rng, name: model.mass_preserving_network(rng, 2, 1, activation_name=name),
+])
+def test_unknown_activation_names_are_refused_not_read_as_tanh(build):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="activation_name must be one of 'leaky_relu', 'tanh'; got 'relu'"):
+        build(rng, "relu")
+    x = np.zeros((1, 2))
+    with pytest.raises(ValueError, match="activation_name must be one of"):  # the layer functions check too
+        model.resnet_forward(x, np.eye(2), np.eye(2), np.zeros(2), 0.5, activation_name="relu")
+    with pytest.raises(ValueError, match="activation_name must be one of"):
+        splitting.gradient_field(x, np.eye(2), np.zeros(2), activation_name="relu")
+    with pytest.raises(ValueError, match="activation_name must be one of"):
+        kernels.mass_rollout(x, np.zeros((4, 2)), np.zeros(4), 0.1, 1, activation_name="relu")
+
+
 @st.composite
 def field_cases(draw):
     d, m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))

@@ -112,6 +112,48 @@ def test_lipschitz_network_is_1_lipschitz_and_certified_above_empirical(case):
 
 
 @settings(max_examples=20)
+@given(lipschitz_networks(), st.data())
+def test_every_built_network_is_certified_whatever_activation_is_asked_for(case, data):
+    """Any activation may be set on the (expansive, contractive) layers; a network that is still built must
+    satisfy ‖J‖ ≤ certified ≤ 1, and one that is refused must have asked for an activation with μ = 0."""
+    net, rng = case
+    for layer in net.layers:
+        if layer.kind in ("expansive", "contractive"):
+            layer.config["activation_name"] = data.draw(st.sampled_from(model.ACTIVATIONS))
+            layer.params.get("b", layer.params.get("v"))[...] *= 20.0  # large biases: tanh saturates somewhere
+    names = {layer.config.get("activation_name") for layer in net.layers} - {None}
+    try:
+        net = model.Network(net.layers)
+    except ValueError as error:
+        assert "tanh" in names and "is not certified" in str(error)
+        return
+    x = 2.0 * rng.standard_normal((30, net.layers[0].params["W"].shape[1]))
+    certified = theory.certified_lipschitz(net)
+    assert np.linalg.norm(model.network_jacobian(net, x), 2, axis=(1, 2)).max() <= certified + 1e-12 <= 1 + 2e-12
+
+
+def test_a_tanh_pair_breaks_the_pair_rule_and_is_refused():
+    """tanh has μ = 0: where the contractive step saturates (Σ' ≈ 0) it is the identity, and the pair's
+    Jacobian is the expansive step's 1 + h_E > 1. The leaky ReLU pair at the same point is certified."""
+    d, h_C = 3, 0.5
+    h_E = theory.max_expansive_step(h_C)
+    pair = [model.Layer("expansive", {"W": np.eye(d), "v": np.zeros(d)}, {"h": h_E}),
+            model.Layer("contractive", {"A": np.eye(d), "b": np.full(d, 50.0)}, {"h": h_C})]
+    net = model.Network(pair)
+    x = np.zeros((1, d))
+    assert np.linalg.norm(model.network_jacobian(net, x)[0], 2) <= theory.certified_lipschitz(net) <= 1 + 1e-12
+    for layer in pair:  # changed after the build checks, as a user might
+        layer.config["activation_name"] = "tanh"
+    np.testing.assert_allclose(np.linalg.norm(model.network_jacobian(net, x)[0], 2), 1 + h_E, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"layer 1 \(contractive\): activation_name = 'tanh' is not certified"):
+        model.Network([model.Layer("expansive", pair[0].params, {"h": h_E}), pair[1]])  # tanh only where it matters
+    with pytest.raises(ValueError, match="is not certified"):
+        model.Network(pair)
+    with pytest.raises(ValueError, match="is not certified"):
+        theory.certified_lipschitz(net)
+
+
+@settings(max_examples=20)
 @given(seeds, st.integers(1, 6), st.floats(0.05, 1.9))
 def test_single_contractive_step_has_the_exact_constant(seed, d, h_C):
     """Orthogonal A: ‖J‖ ≤ max(|1 − h|, |1 − h/2|), attained where all slopes are equal."""
