@@ -7,7 +7,7 @@ A rollout is sequential in time and small in space (d ≤ 10), so NumPy spends i
 overhead; the numba twin loops over samples, steps and stages in compiled code. Both are registered as
 kernel ``"dynsys_mass_rollout"`` and take
 
-x (n, d)    U (d², d)    u (d²,)    h : float    steps : int    a (s, s)    b (s,)    use_tanh : bool
+x (n, d)    U (d², d)    u (d²,)    h : float    steps : int    method : str    activation_name : str
 
 and return ``(x_final (n, d), sums (steps + 1, n))``, the invariant 𝟙ᵀx after every step.
 """
@@ -17,35 +17,32 @@ from numba import njit
 
 from refimpl.core.backend import get_kernel, register
 from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_shape
-from refimpl.dynsys.model import RK_TABLEAUS, mass_field_forward
+from refimpl.dynsys.model import ACTIVATIONS, RK_TABLEAUS, mass_rk_forward
 
 KERNEL = "dynsys_mass_rollout"
 
 
 @register(KERNEL, "numpy")
-def mass_rollout_numpy(x, U, u, h, steps, a, b, use_tanh):
-    """NumPy reference: ``steps`` explicit Runge-Kutta steps with the tableau (a, b), the field from the model."""
-    name = "tanh" if use_tanh else "leaky_relu"
+def mass_rollout_numpy(x, U, u, h, steps, method, activation_name):
+    """NumPy reference: ``steps`` Runge-Kutta steps of the model's layer :func:`~refimpl.dynsys.model.mass_rk_forward`."""
     sums = [x.sum(axis=1)]
     for _ in range(steps):
-        stages = []
-        for i in range(len(b)):
-            stage_input = x + h * sum((a[i, j] * stages[j] for j in range(i)), np.zeros_like(x))
-            stages.append(mass_field_forward(stage_input, U, u, name)[0])
-        x = x + h * sum(w * k for w, k in zip(b, stages))
+        x = mass_rk_forward(x, U, u, h, method, activation_name)[0]
         sums.append(x.sum(axis=1))
     return x, np.array(sums)
 
 
 @register(KERNEL, "numba")
-def mass_rollout_numba(x, U, u, h, steps, a, b, use_tanh):
+def mass_rollout_numba(x, U, u, h, steps, method, activation_name):
     """numba twin: one compiled loop over samples, steps and stages, no temporaries per step."""
+    a, b = RK_TABLEAUS[method]
     x, U, u, a, b = (np.ascontiguousarray(v, dtype=np.float64) for v in (x, U, u, a, b))
-    return _mass_rollout(x, U, u, float(h), int(steps), a, b, bool(use_tanh))
+    return _mass_rollout(x, U, u, float(h), int(steps), a, b, activation_name == "tanh")
 
 
 @njit(cache=True)
 def _mass_rollout(x, U, u, h, steps, a, b, use_tanh):
+    """The tableau (a (s, s) strictly lower triangular, b (s,)); Σ = tanh if ``use_tanh`` else max(z, z/2)."""
     n, d = x.shape
     s = b.shape[0]
     out = x.copy()
@@ -104,7 +101,6 @@ def mass_rollout(x, U, u, h, steps, method="rk4", activation_name="tanh", backen
                     context=f"to match x with d = {d}")
     u = check_shape("u", as_float_array("u", u, ndim=1), (d * d,), described="(d²,)", context=f"with d = {d}")
     check_choice("method", method, tuple(RK_TABLEAUS))
-    check_choice("activation_name", activation_name, ("tanh", "leaky_relu"))
-    a, b = RK_TABLEAUS[method]
+    check_choice("activation_name", activation_name, ACTIVATIONS)
     return get_kernel(KERNEL, backend)(x, U, u, check_positive("h", h), check_int("steps", steps, minimum=0),
-                                       a, b, activation_name == "tanh")
+                                       method, activation_name)
