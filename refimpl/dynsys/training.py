@@ -11,7 +11,7 @@ r"""Training, attacks and empirical Lipschitz constants for the flow-map classif
 import numpy as np
 
 from refimpl.core.optim import Adam
-from refimpl.core.validate import as_float_array, check_finite_step, check_int, check_positive
+from refimpl.core.validate import as_float_array, check_finite_step, check_int, check_positive, check_shape
 from refimpl.dynsys.theory import margins
 
 
@@ -34,6 +34,24 @@ def multiclass_hinge(logits, labels, margin):
     return float(np.sum(hinge * violated) / n), dlogits
 
 
+def check_labels(y, n, n_classes):
+    """Return the class labels y as an integer array (n,) with entries in 0 .. n_classes − 1, or raise naming y."""
+    labels = np.asarray(y)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"y must hold integer class labels; got dtype {labels.dtype}")
+    check_shape("y", labels, (n,), described="(n,)", context=f"to match X with n = {n}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"y must hold class labels in 0 .. {n_classes - 1} (the network has {n_classes} outputs); "
+                         f"got values from {labels.min()} to {labels.max()}")
+    return labels
+
+
+def _inputs_and_labels(network, X, y):
+    """X as a finite (n, d_in) float array and y checked against n and the network's number of outputs."""
+    X = as_float_array("X", X, ndim=2)
+    return X, check_labels(y, len(X), network(X[:1]).shape[1])
+
+
 def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin, on_step=None):
     """Train ``network`` in place on (X, y) with minibatch Adam and the multi-class hinge loss.
 
@@ -42,7 +60,9 @@ def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin, on_st
     FloatingPointError naming the step when the loss is not finite (experiments pass ``run.check_finite``).
     Returns the losses, one per step.
     """
+    X, y = _inputs_and_labels(network, X, y)
     steps, batch_size = check_int("steps", steps, minimum=1), check_int("batch_size", batch_size, minimum=1)
+    margin = check_positive("margin", margin)
     optimiser = Adam(lr=check_positive("lr", lr))
     params = network.parameters()
     losses = []
@@ -88,7 +108,7 @@ def pgd_l2(network, X, y, eps, rng, *, steps=50, restarts=1, box=None):
     any iterate is misclassified. Returns ``(robust, X_adv)``: robust (n,) bool, and for broken points the
     first misclassified iterate (else the last iterate).
     """
-    X = as_float_array("X", X, ndim=2)
+    X, y = _inputs_and_labels(network, X, y)
     eps = check_positive("eps", eps)
     alpha = 2.5 * eps / check_int("steps", steps, minimum=1)
     robust = np.ones(len(X), dtype=bool)
@@ -130,4 +150,5 @@ def empirical_lipschitz(network, X, rng, *, n_iter=30):
 
 def accuracy(network, X, y):
     """Fraction of points with a positive margin (correct, ties counted as wrong)."""
+    X, y = _inputs_and_labels(network, X, y)
     return float(np.mean(margins(network(X), y) > 0))

@@ -58,14 +58,31 @@ def test_pgd_accuracy_is_at_least_certified_accuracy(seed, eps):
     assert np.all(theory.margins(net(X_adv[~robust]), y[~robust]) <= 0)
 
 
-def test_pgd_breaks_an_unconstrained_network_more_often(rng):
-    """The attack is not vacuous: on a ResNet with a large Jacobian it finds adversarial examples."""
+def test_pgd_finds_adversarial_examples_on_an_unconstrained_resnet(rng):
+    """The attack is not vacuous: on a ResNet with a large Jacobian it breaks correctly classified points."""
     net = model.resnet(rng, 2, 8, 3, 2, h=1.0)
     X = rng.standard_normal((100, 2))
     y = (X[:, 0] > 0).astype(int)
     training.train_classifier(net, X, y, rng, steps=150, batch_size=50, lr=0.02, margin=0.3)
     robust, _ = training.pgd_l2(net, X, y, 0.3, rng, steps=20)
     assert robust.mean() < training.accuracy(net, X, y) - 0.05
+
+
+@pytest.mark.parametrize("y, error, message", [
+    (np.array([0, 1, 2, 1]), ValueError, r"y must hold class labels in 0 \.\. 1 \(the network has 2 outputs\); got values from 0 to 2"),
+    (np.array([0, -1, 1, 1]), ValueError, "got values from -1 to 1"),
+    (np.array([0, 1, 1]), ValueError, r"y must have shape \(n,\) = \(4,\) to match X with n = 4; got \(3,\)"),
+    (np.array([0.0, 1.0, 1.0, 0.0]), TypeError, "y must hold integer class labels; got dtype float64"),
+])
+def test_bad_labels_are_refused_with_clear_messages(rng, y, error, message):
+    net = model.resnet(rng, 2, 3, 1, 2)
+    X = rng.standard_normal((4, 2))
+    with pytest.raises(error, match=message):
+        training.train_classifier(net, X, y, rng, steps=2, batch_size=2, lr=0.1, margin=0.5)
+    with pytest.raises(error, match=message):
+        training.pgd_l2(net, X, y, 0.1, rng, steps=2)
+    with pytest.raises(error, match=message):
+        training.accuracy(net, X, y)
 
 
 def test_nan_loss_stops_training_naming_the_step(rng):
