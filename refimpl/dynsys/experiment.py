@@ -5,7 +5,6 @@ accuracy, empirical against certified Lipschitz constants), over several seeds."
 import time
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from refimpl.data import load_mnist, spirals, two_moons
@@ -62,7 +61,8 @@ CLAIMS = [
     Claim("splitting.order", "Strang splitting Φ_f^h = Φ^{h/2}∘Φ^h∘Φ^{h/2} + O(h³)", expected=(2.75, 3.5)),
     Claim("lipschitz.certified", "‖N(x) − N(y)‖ ≤ ‖x − y‖ under the pair rule", expected=(0.0, 1.0 + 1e-9)),
     Claim("lipschitz.empirical_max", "empirical ≤ certified (notes: max‖J‖ ≈ 0.23-0.34 on toys)", expected=(0.0, 1.0)),
-    Claim("moons.lipschitz.clean_accuracy", "notes' NumPy prototype, h_C = 0.5: 85.9 % (K = 8)"),
+    Claim("moons.lipschitz.clean_accuracy", "notes' NumPy prototype: 85.9 % (K = 8) at h_C = 0.5; measured here "
+                                            "at h_C = 0.1 (settings.h_C), so not the same setting"),
     Claim("mnist.lipschitz.pgd_accuracy", "slides: a 1-Lipschitz network trades clean accuracy for robustness"),
     Claim("mnist.resnet.pgd_accuracy", "an unconstrained ResNet collapses at larger ε"),
 ]
@@ -90,6 +90,8 @@ def dynsys(run, settings):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _structure(run, settings):
+    import matplotlib.pyplot as plt  # lazily: listing experiments must not load matplotlib
+
     rng = run.rng
     vp = model.volume_preserving_network(rng, settings.vp_dim, settings.vp_depth, h=0.5)
     J = model.network_jacobian(vp, rng.standard_normal((200, settings.vp_dim)))
@@ -144,17 +146,20 @@ def _structure(run, settings):
 # ResNet vs 1-Lipschitz network
 # ---------------------------------------------------------------------------------------------------------------
 
-def _moons(rng, settings):
+def _moons(run, settings):
+    rng = run.rng
     return (*two_moons(rng, settings.toy_train, noise=0.1), *two_moons(rng, settings.toy_test, noise=0.1))
 
 
-def _spirals(rng, settings):
-    make = lambda n: spirals(rng, n, turns=settings.spiral_turns, noise=0.05)  # noqa: E731
+def _spirals(run, settings):
+    make = lambda n: spirals(run.rng, n, turns=settings.spiral_turns, noise=0.05)  # noqa: E731
     return (*make(settings.toy_train), *make(settings.toy_test))
 
 
-def _mnist(rng, settings):
-    return load_mnist(n_train=settings.mnist_train, n_test=settings.mnist_test).flat()
+def _mnist(run, settings):
+    split = load_mnist(run.mnist_dir, n_train=settings.mnist_train, n_test=settings.mnist_test)
+    run.record("mnist.source", split.source)
+    return split.flat()
 
 
 def _builders(settings, toy):
@@ -168,7 +173,7 @@ def _builders(settings, toy):
 def _compare(run, settings, dataset, make_data, box):
     """Train both models on every seed; record mean accuracies and the worst Lipschitz constants."""
     toy = dataset != "mnist"
-    X, y, X_test, y_test = make_data(run.rng, settings)
+    X, y, X_test, y_test = make_data(run, settings)
     eps_list = settings.toy_eps if toy else settings.mnist_eps
     hyper = dict(steps=settings.toy_steps if toy else settings.mnist_steps,
                  batch_size=settings.toy_batch if toy else settings.mnist_batch,
@@ -218,6 +223,8 @@ def _evaluate(net, X, y, eps_list, rng, settings, box):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _boundary_figure(toy_models):
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(2, 2, figsize=(9, 8.5))
     for row, (dataset, models) in zip(axes, toy_models.items()):
         X, y = models["data"]
@@ -238,6 +245,8 @@ def _boundary_figure(toy_models):
 
 
 def _robustness_figure(run, settings):
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, dataset in zip(axes, ("moons", "spirals", "mnist")):
         eps = [0.0, *run.lookup(f"{dataset}.eps")]
@@ -254,7 +263,10 @@ def _robustness_figure(run, settings):
 
 def _adversarial_figure(models, settings, rng):
     """For each model, a test digit that both classify correctly and its adversarial example at the smallest
-    ε that breaks it (PGD): the ε list, then 2, 3, 4, 5 if the list is not enough."""
+    ε that breaks it (PGD): the ε list, then 2, 3, 4, 5 if the list is not enough. If none does, the panel
+    shows the last PGD iterate and says "not broken up to ε = 5"."""
+    import matplotlib.pyplot as plt
+
     X, y = models["data"]
     both = np.flatnonzero((theory.margins(models["resnet"](X), y) > 0) & (theory.margins(models["lipschitz"](X), y) > 0))
     index = both[:1] if len(both) else np.array([0])
@@ -265,12 +277,14 @@ def _adversarial_figure(models, settings, rng):
             robust, X_adv = training.pgd_l2(net, X[index], y[index], eps, rng, steps=settings.pgd_steps, box=(0.0, 1.0))
             if not robust[0]:
                 break
+        broken = not robust[0]
         adversarial = X_adv[0]
         prediction = int(net(adversarial[None]).argmax())
         delta = adversarial - X[index[0]]
         images = (X[index[0]], adversarial, delta)
         titles = (f"clean: label {y[index[0]]}, predicted {int(net(X[index]).argmax())}",
-                  f"‖δ‖₂ = {np.linalg.norm(delta):.2f} (ε = {eps}): predicted {prediction}",
+                  f"‖δ‖₂ = {np.linalg.norm(delta):.2f} (ε = {eps}): predicted {prediction}" if broken else
+                  f"not broken up to ε = {eps}: ‖δ‖₂ = {np.linalg.norm(delta):.2f}, predicted {prediction}",
                   "perturbation δ")
         for ax, image, title in zip(row, images, titles):
             limit = max(np.abs(image).max(), 1e-12) if image is delta else 1.0
