@@ -40,8 +40,10 @@ print(f"neuron 0: ‖R^u‖ = {np.linalg.norm(split.reaction_u[0]):.3f}, ‖D^u�
 
 dt = 1.0 / np.linalg.eigvalsh(prd.gram_infinity(X))[-1]  # below the stability limit 2/λ_max
 critic = prd.CriticSettings(rate=0.05 / dt, regulariser="penalty", penalty=10.0)
-without = prd.train(X, Y, U, V, dt=dt, steps=steps, adversarial=False)
-with_diffusion = prd.train(X, Y, U, V, dt=dt, steps=steps, adversarial=True, W=W, a=a, critic=critic, rng=rng)
+# backend: the NumPy twins; at these BLAS-bound sizes they beat numba (`refimpl bench prd`)
+without = prd.train(X, Y, U, V, dt=dt, steps=steps, adversarial=False, backend="numpy")
+with_diffusion = prd.train(X, Y, U, V, dt=dt, steps=steps, adversarial=True, W=W, a=a, critic=critic, rng=rng,
+                           backend="numpy")
 for name, run in (("without diffusion", without), ("with diffusion", with_diffusion)):
     print(f"{name:18s}: ‖U(T) − U(0)‖_F = {run.drift_U[-1]:.2f}, ‖V(T) − V(0)‖_F = {run.drift_V[-1]:.2f}, "
           f"‖z − y‖ = {run.residual[-1]:.2f}")

@@ -117,6 +117,7 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     train_V : False freezes the top layer (the setting of Theorems 1-2)
     rng : numpy Generator, needed for the gradient penalty's interpolates
     checkpoints : number of recorded points (plus t = 0);  progress : wraps the step loop (a tqdm-like)
+    backend : the gradient twins, "numpy", "numba" or "cuda" (`refimpl bench prd` says which is faster where)
 
     Returns
     -------
