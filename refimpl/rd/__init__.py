@@ -1,4 +1,5 @@
-"""Reaction-diffusion: Turing's instability (1952) and Gray-Scott patterns, NumPy ≡ numba ≡ numba.cuda.
+"""Reaction-diffusion: Turing's instability (1952) and Gray-Scott patterns; NumPy, numba and numba.cuda twins
+that agree to rounding (not bit for bit: the numba kernel fuses and reorders the sums).
 
 - :mod:`refimpl.rd.model`: the models, the 5-point Laplacian, one Euler step (readable NumPy);
 - :mod:`refimpl.rd.kernels`: :func:`simulate` and its twins (NumPy, temporally blocked numba, numba.cuda);

@@ -50,6 +50,9 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
     ``slabs``: bands of rows swept in parallel; default one per numba thread (one below
     :data:`PARALLEL_FROM_CELLS` cells). Any number gives the same fields.
     """
+    steps_per_pass = check_int("steps_per_pass", steps_per_pass, minimum=1)
+    if slabs is not None:
+        slabs = check_int("slabs", slabs, minimum=1)
     shape, dtype = u.shape, u.dtype.type
     if steps == 0:
         return u.copy(), v.copy()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.core.validate import check_choice, check_positive
+from refimpl.core.validate import check_choice, check_int, check_positive, check_real
 
 BOUNDARIES = ("periodic", "neumann")
 
@@ -165,6 +165,7 @@ def laplacian(u, h=1.0, boundary="periodic"):
     h : float, grid spacing
     boundary : "periodic" (wrap around) or "neumann" (zero flux: the ghost value equals the edge value)
     """
+    check_choice("boundary", boundary, BOUNDARIES)
     padded = np.pad(u, 1, mode="wrap" if boundary == "periodic" else "edge")
     centre = (slice(1, -1),) * u.ndim
     total = -2 * u.ndim * u
@@ -187,6 +188,8 @@ def euler_step(model, u, v, dt, h=1.0, boundary="periodic"):
 
 def max_stable_dt(D_max, h=1.0, ndim=2):
     r"""Largest stable explicit-Euler step for pure diffusion, :math:`h^2 / (2\,n_{dim} D_{max})`."""
+    D_max, h = check_positive("D_max", D_max, allow_zero=True), check_positive("h", h)
+    ndim = check_int("ndim", ndim, minimum=1)
     return np.inf if D_max == 0 else h * h / (2 * ndim * D_max)
 
 
@@ -213,6 +216,15 @@ def pearson_seed(rng, shape, *, square=0.2, noise=0.01, values=(0.5, 0.25)):
     noise : float, amplitude of the uniform noise added to both fields
     values : (u, v) inside the square; Pearson used (1/2, 1/4)
     """
+    _check_rng(rng)
+    shape = check_grid_shape("shape", shape)
+    square = check_positive("square", square)
+    if square > 1:
+        raise ValueError(f"square must be a fraction of the grid in (0, 1]; got {square!r}")
+    noise = check_positive("noise", noise, allow_zero=True)
+    if np.shape(values) != (2,):
+        raise ValueError(f"values must be a pair (u, v); got {values!r}")
+    values = tuple(check_real(f"values[{i}]", value) for i, value in enumerate(values))
     u, v = np.ones(shape), np.zeros(shape)
     centre = tuple(slice(int(n * (1 - square) / 2), int(n * (1 + square) / 2) + 1) for n in shape)
     u[centre], v[centre] = values
@@ -222,6 +234,27 @@ def pearson_seed(rng, shape, *, square=0.2, noise=0.01, values=(0.5, 0.25)):
 
 
 def noisy_steady_state(rng, model, shape, amplitude=1e-3):
-    """The homogeneous steady state plus uniform noise of the given amplitude (Turing's start)."""
+    """The homogeneous steady state plus uniform noise of the given amplitude (Turing's start).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator;  model : :class:`ReactionDiffusion`;  shape : (n,) or (ny, nx)
+    amplitude : float >= 0, half-width of the uniform noise on each field
+    """
+    _check_rng(rng)
+    shape = check_grid_shape("shape", shape)
+    amplitude = check_positive("amplitude", amplitude, allow_zero=True)
     u_star, v_star = model.steady_state
     return (u_star + amplitude * rng.uniform(-1, 1, shape), v_star + amplitude * rng.uniform(-1, 1, shape))
+
+
+def check_grid_shape(name, shape):
+    """Return ``shape`` as a tuple of 1 or 2 positive ints, or raise naming ``name``."""
+    if np.ndim(shape) != 1 or len(shape) not in (1, 2):
+        raise ValueError(f"{name} must be (n,) or (ny, nx); got {shape!r}")
+    return tuple(check_int(f"{name}[{i}]", n, minimum=1) for i, n in enumerate(shape))
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")

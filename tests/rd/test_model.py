@@ -111,12 +111,45 @@ def test_bad_input_is_refused_with_the_parameter_named():
         rd.linear([[1.0, 2.0]])
 
 
-def test_float32_stays_float32_and_inputs_are_not_modified():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("steps", [0, 9])
+def test_dtype_is_kept_and_inputs_are_not_modified(dtype, backend, steps):
     model = rd.gray_scott_preset("coral")
-    u, v = rd_model.pearson_seed(np.random.default_rng(0), (6, 7))
-    u32, v32 = u.astype(np.float32), v.astype(np.float32)
-    for backend in ("numpy", "numba"):
-        out = rd.simulate(model, u32, v32, dt=1.0, steps=9, backend=backend)
-        assert all(a.dtype == np.float32 for a in out)
-        assert out[0] is not u32
-    np.testing.assert_array_equal(u32, u.astype(np.float32))
+    u, v = (a.astype(dtype) for a in rd_model.pearson_seed(np.random.default_rng(0), (6, 7)))
+    u_before, v_before = u.copy(), v.copy()
+    out = rd.simulate(model, u, v, dt=1.0, steps=steps, backend=backend)
+    assert all(a.dtype == dtype and a.shape == u.shape for a in out)
+    assert not any(np.shares_memory(a, b) for a in out for b in (u, v))
+    np.testing.assert_array_equal(u, u_before)
+    np.testing.assert_array_equal(v, v_before)
+
+
+def test_laplacian_refuses_an_unknown_boundary():
+    u = np.ones((3, 3))
+    with pytest.raises(ValueError, match="boundary must be one of 'periodic', 'neumann'; got 'dirichlet'"):
+        rd.laplacian(u, boundary="dirichlet")
+    with pytest.raises(ValueError, match="boundary must be one of"):
+        rd.euler_step(rd.gray_scott_preset("coral"), u, u, 1.0, boundary="Periodic")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda rng: rd.pearson_seed(rng, (0, 4)), r"shape\[0\] must be >= 1; got 0"),
+    (lambda rng: rd.pearson_seed(rng, (2, 3, 4)), r"shape must be \(n,\) or \(ny, nx\)"),
+    (lambda rng: rd.pearson_seed(rng, (4, 4), square=0.0), "square must be > 0; got 0.0"),
+    (lambda rng: rd.pearson_seed(rng, (4, 4), square=1.5), r"square must be a fraction of the grid in \(0, 1\]"),
+    (lambda rng: rd.pearson_seed(rng, (4, 4), noise=-0.1), "noise must be >= 0; got -0.1"),
+    (lambda rng: rd.pearson_seed(rng, (4, 4), values=(0.5,)), r"values must be a pair \(u, v\)"),
+    (lambda rng: rd.pearson_seed(rng, (4, 4), values=(0.5, np.nan)), r"values\[1\] must be finite"),
+    (lambda rng: rd.noisy_steady_state(rng, rd.brusselator(), (4, 2.5)), r"shape\[1\] must be an integer"),
+    (lambda rng: rd.noisy_steady_state(rng, rd.brusselator(), (4,), amplitude=-1e-3),
+     "amplitude must be >= 0; got -0.001"),
+    (lambda rng: rd.pearson_seed(0, (4, 4)), "rng must be a numpy.random.Generator; got int"),
+    (lambda rng: rd.noisy_steady_state(None, rd.brusselator(), (4,)), "rng must be a numpy.random.Generator"),
+    (lambda rng: rd.max_stable_dt(-1.0), "D_max must be >= 0; got -1.0"),
+    (lambda rng: rd.max_stable_dt(1.0, h=0.0), "h must be > 0; got 0.0"),
+    (lambda rng: rd.max_stable_dt(1.0, ndim=0), "ndim must be >= 1; got 0"),
+])
+def test_initial_conditions_and_step_limit_refuse_bad_input(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(np.random.default_rng(0))
