@@ -127,8 +127,10 @@ def critical_diffusion_ratio(J):
 
 
 def fastest_growing_wavenumber(J, D_u, D_v):
-    r"""The :math:`k` of largest growth rate (continuous), from :math:`d\,\mathrm{Re}\lambda/dk^2 = 0`
-    solved on a fine grid refined by bounded minimisation; nan when no band exists."""
+    r"""The :math:`k` of largest growth rate (continuous): the maximum of :math:`\mathrm{Re}\,\lambda(k^2)`
+    over the unstable band, found by bounded (Brent) minimisation of :math:`-\mathrm{Re}\,\lambda` on
+    :math:`(k_1^2, k_2^2)`; nan when no band exists. Brent finds a local maximum; inside the band
+    :math:`\mathrm{Re}\,\lambda > 0`, and a test checks the result against a dense grid."""
     from scipy.optimize import minimize_scalar
 
     band = unstable_band(J, D_u, D_v)
@@ -202,15 +204,45 @@ def mode_coefficient(model, u, v, mode, h=1.0, branch=0):
     r"""The complex amplitude :math:`c` of the fields along ``mode`` and one eigenvector: the Fourier
     coefficients of (u, v) at ``mode`` projected with the left eigenvector, scaled so that
     :func:`seeded_mode` with amplitude ε gives :math:`c = \varepsilon`. Projecting (rather than taking
-    a maximum) keeps the other eigen-branch, which decays at its own rate, out of the measurement."""
+    a maximum) keeps the other eigen-branch, which decays at its own rate, out of the measurement.
+
+    A real field puts half of :math:`\varepsilon w` on the mode and half on its mirror :math:`-\text{mode}`,
+    hence the factor 2; a self-conjugate mode (every index 0 or N/2) is its own mirror and takes the
+    whole :math:`\varepsilon\,\mathrm{Re}(w)`, so there the factor is 1 (and :math:`c = \varepsilon`
+    holds when the eigenvector is real)."""
     shape = np.shape(u)
     mu = lattice_wavenumbers_squared(shape, h)[tuple(mode)]
     _, _, left = mode_eigenvectors(jacobian(model), model.D_u, model.D_v, mu)
     fourier = np.array([np.fft.fftn(field)[tuple(mode)] for field in (u, v)])
-    return 2 * (left[branch] @ fourier) / np.prod(shape)
+    self_conjugate = all((2 * p) % n == 0 for p, n in zip(mode, shape))
+    return (1 if self_conjugate else 2) * (left[branch] @ fourier) / np.prod(shape)
 
 
 def fourier_mode(shape, mode):
     r""":math:`e^{2\pi i (p y / N + q x / M)}` on the index grid of ``shape``; complex array of ``shape``."""
     axes = np.meshgrid(*(np.arange(n) / n for n in shape), indexing="ij")
     return np.exp(2j * np.pi * sum(p * x for p, x in zip(mode, axes)))
+
+
+def dominant_wavenumber(field, h=1.0):
+    r"""The wavenumber of a pattern: the peak of its radially binned power spectrum.
+
+    The mean is removed; each Fourier mode's power goes to the shell
+    :math:`\mathrm{rint}(|\mathbf{k}| / \Delta k)` with :math:`\Delta k = 2\pi / (N_{max} h)`
+    (one step of the coarsest axis), and the centre of the strongest shell is returned.
+
+    Parameters
+    ----------
+    field : (n,) or (ny, nx) array;  h : float, grid spacing
+
+    Returns
+    -------
+    float, :math:`k` in units of 1/length (wavelength :math:`2\pi / k`)
+    """
+    field = np.asarray(field, dtype=np.float64)
+    power = np.abs(np.fft.fftn(field - field.mean())) ** 2
+    axes = np.meshgrid(*(2 * np.pi * np.fft.fftfreq(n, d=h) for n in field.shape), indexing="ij")
+    step = 2 * np.pi / (max(field.shape) * h)
+    shells = np.bincount(np.rint(np.sqrt(sum(k * k for k in axes)) / step).astype(int).ravel(),
+                         weights=power.ravel())
+    return float(step * np.argmax(shells))

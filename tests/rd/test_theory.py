@@ -79,7 +79,8 @@ def test_brusselator_reference_numbers():
     J = theory.jacobian(BRUSSELATOR)
     np.testing.assert_allclose(J, [[8.0, 9.0], [-9.0, -9.0]])
     assert theory.is_turing_unstable(J, 1.0, 10.0)
-    assert theory.critical_diffusion_ratio(J) == pytest.approx(2.25)  # (b_c = (1 + a √(D_u/D_v))², notes §6.3)
+    # d_c = (f_u g_v - 2 f_v g_u + 2 √(-f_v g_u det J)) / f_u² = (-72 + 162 + 2 √(81 · 9)) / 64 = 144 / 64
+    assert theory.critical_diffusion_ratio(J) == pytest.approx(2.25)
     assert theory.critical_wavenumber(J, 1.0, 10.0) == pytest.approx(np.sqrt(71 / 20))
 
 
@@ -132,14 +133,37 @@ def test_pattern_from_noise_picks_a_wavelength_in_the_unstable_band(b, seed):
     model, shape, dt = rd.brusselator(3.0, b, 1.0, 10.0), (64, 64), 0.01
     u, v = rd.noisy_steady_state(np.random.default_rng(seed), model, shape, amplitude=1e-6)
     u, v = rd.simulate(model, u, v, dt=dt, steps=300)
-    power = np.abs(np.fft.fft2(u - model.steady_state[0])) ** 2
-    power[0, 0] = 0
-    peak = np.unravel_index(np.argmax(power), shape)
-    mu = theory.lattice_wavenumbers_squared(shape)[peak]
+    k = theory.dominant_wavenumber(u)
     band = theory.unstable_band(theory.jacobian(model), 1.0, 10.0)
-    note(f"peak {peak}, mu {mu:.3f}, band {band}")
-    assert band[0] < mu < band[1]
-    assert power.max() > 1e3 * np.median(power)  # a pattern did grow out of the noise
+    note(f"k {k:.3f}, band {band}")
+    assert band[0] < k**2 < band[1]
+    power = np.abs(np.fft.fft2(u - model.steady_state[0])) ** 2
+    assert power.max() > 1e3 * np.median(power)  # a pattern was selected out of the noise
+
+
+@given(st.one_of(st.tuples(st.integers(2, 24), st.integers(2, 24)), st.tuples(st.integers(2, 24))),
+       st.data(), floats(0.2, 2.0), floats(-1.0, 1.0))
+def test_dominant_wavenumber_finds_a_single_mode(shape, data, h, offset):
+    """A pure Fourier mode on any grid: the returned k is its |k| rounded to the shell width 2π/(N_max h)."""
+    mode = tuple(data.draw(st.integers(0, n - 1)) for n in shape)
+    assume(any(mode))
+    field = offset + theory.fourier_mode(shape, mode).real
+    assume(np.ptp(field) > 0.5)  # a self-conjugate mode sampled at its zeros is (almost) flat
+    k = np.sqrt(sum((2 * np.pi * np.fft.fftfreq(n, d=h)[p]) ** 2 for p, n in zip(mode, shape)))
+    step = 2 * np.pi / (max(shape) * h)
+    assert theory.dominant_wavenumber(field, h) == pytest.approx(step * np.rint(k / step), rel=1e-12)
+
+
+@given(st.one_of(st.sampled_from([0, 8]), st.integers(0, 15)), st.one_of(st.sampled_from([0, 8]), st.integers(0, 15)),
+       floats(1e-9, 1e-3))
+def test_mode_coefficient_recovers_the_seeded_amplitude(p, q, amplitude):
+    """Including the self-conjugate modes (p, q ∈ {0, 8} on 16²), where the real field is the whole mode;
+    the modes whose eigenvector is complex there are excluded (the real part alone cannot carry it)."""
+    shape, mode = (16, 16), (p, q)
+    u, v, rate = theory.seeded_mode(BRUSSELATOR, shape, mode, amplitude)
+    self_conjugate = p % 8 == 0 and q % 8 == 0
+    assume(not self_conjugate or rate.imag == 0)
+    assert theory.mode_coefficient(BRUSSELATOR, u, v, mode) == pytest.approx(amplitude, rel=1e-6)
 
 
 @pytest.mark.parametrize("preset", sorted(rd.GRAY_SCOTT_PRESETS))
