@@ -53,8 +53,7 @@ Settings are ours (the paper publishes none but "iteration = 23000" on a teaser 
 Backends: ``prd-theory`` trains with the numba twins (1.4-2× faster than NumPy at its sizes, ``refimpl
 bench prd``); ``prd-mnist`` with the NumPy twins: at n·d_in·m ≈ 10⁷ both are BLAS-bound, and numba's
 ``np.dot`` goes to SciPy's OpenBLAS, whose thread pool then competes with NumPy's own on 2 cores (measured:
-the quick run took 50 s with numba, 7 s with NumPy, identical results). Training runs the numba kernels on
-one numba thread (:func:`refimpl.prd.flow.single_numba_thread`). On a busy machine also set
+the quick run took 50 s with numba, 7 s with NumPy, identical results). On a busy machine set
 ``OPENBLAS_NUM_THREADS=1``: a multithreaded BLAS competing for oversubscribed cores made the MNIST steps
 about 25× slower (measured: 157 ms against 3.5 ms per step at n = 100, m = 144).
 """

@@ -12,10 +12,8 @@ short horizons. :func:`joint_field` is the flow's vector field on one flat vecto
 Jacobian spectrum in :mod:`refimpl.prd.theory`.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -92,19 +90,6 @@ def critic_step(rng, Y, Z, W, a, critic, step_size):
     return W, a
 
 
-@contextmanager
-def single_numba_thread():
-    """Run numba kernels on one thread inside the block. The kernels' products go to BLAS; their
-    ``prange`` loops are cheap at this model's sizes, and on a busy 2-core machine starting the thread pool
-    cost 1000× the work (measured: 62 ms against 65 µs per supervised gradient, n = 16, m = 256)."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, train_V=True, rng=None,
           checkpoints=50, backend="numba", progress=None):
     r"""Explicit Euler on the flow (eq. 3): :math:`\theta_{k+1} = \theta_k - dt\,\nabla L(\theta_k)`.
@@ -132,9 +117,8 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
         raise ValueError("a critic with the gradient penalty needs rng for its interpolates")
     if training_critic and critic.regulariser == "projection":
         W = model.project_critic(W, critic.bound)
-    with single_numba_thread():
-        rows = _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic if training_critic else None, train_V, rng,
-                      checkpoints, backend, progress)
+    rows = _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic if training_critic else None, train_V, rng,
+                  checkpoints, backend, progress)
     columns = list(zip(*rows[:-1]))
     arrays = [np.array(c) for c in columns[:-1]] + [np.stack(columns[-1])]
     return Trajectory(*arrays, *rows[-1])
