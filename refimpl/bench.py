@@ -12,11 +12,11 @@ py-pde), never asserted in unit tests. ``refimpl bench NAME`` prints the rows as
 returned dict, with the machine's versions, to ``benchmarks/NAME.json``.
 """
 
-import importlib.util
+import importlib
 import statistics
 import time
 
-from refimpl.experiments import _discover
+from refimpl.experiments import discover
 
 _benches = {}
 
@@ -33,7 +33,7 @@ def register_bench(name):
 
 def benches():
     """Every registered benchmark by name, after importing each topic's ``bench`` module."""
-    _discover("bench")
+    discover("bench")
     return dict(sorted(_benches.items()))
 
 
@@ -62,8 +62,12 @@ def time_call(function, *, repeat=5, warmup=1, min_seconds=0.0):
 
 
 def torch_available():
-    """True when torch can be imported (benchmarks compare against it only then)."""
-    return importlib.util.find_spec("torch") is not None
+    """True when torch imports (benchmarks compare against it only then); a broken install counts as absent."""
+    try:
+        importlib.import_module("torch")
+    except ImportError:
+        return False
+    return True
 
 
 def format_table(rows):

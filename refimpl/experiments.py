@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 import refimpl
 from refimpl.core.validate import check_finite_step, check_int
+from refimpl.data import load_mnist
 
 RESULTS_FILE = "results.json"
 METRICS_FILE = "metrics.csv"
@@ -90,7 +91,7 @@ def register_experiment(name, *, quick, full, claims=(), description=None):
     return decorate
 
 
-def _discover(module_name):
+def discover(module_name):
     """Import ``refimpl.<topic>.<module_name>`` for every topic that has one (they register themselves)."""
     for topic in pkgutil.iter_modules(refimpl.__path__):
         full_name = f"refimpl.{topic.name}.{module_name}"
@@ -100,7 +101,7 @@ def _discover(module_name):
 
 def experiments():
     """Every registered experiment by name, after importing each topic's ``experiment`` module."""
-    _discover("experiment")
+    discover("experiment")
     return dict(sorted(_experiments.items()))
 
 
@@ -146,6 +147,13 @@ class Run:
     def lookup(self, key):
         """The value recorded under the dotted ``key``."""
         return lookup(self.results, key)
+
+    def load_mnist(self, *, n_train=None, n_test=None):
+        """MNIST for this run (full IDX files from ``mnist_dir`` or the bundled subset), recording its source
+        under ``data.mnist_source`` so that every result says which data it came from."""
+        split = load_mnist(self.mnist_dir, n_train=n_train, n_test=n_test)
+        self.record("data.mnist_source", split.source)
+        return split
 
     def write_metrics(self, columns, filename=METRICS_FILE):
         """Write curves to CSV: ``columns`` maps a column name to a sequence (all of equal length)."""
@@ -224,7 +232,7 @@ def run_experiment(name, *, quick=False, seed=0, out_dir="figures", mnist_dir=No
         run.write_results(chosen, time.perf_counter() - start)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(error, Exception):
+        if isinstance(error, Exception) and hasattr(error, "add_note"):  # add_note: Python >= 3.11
             error.add_note(f"nothing was written to {out_dir / name}")
         raise
     _replace_folder(staging, out_dir / name)

@@ -21,5 +21,5 @@ def torch_gradients(function, *inputs, dout=None):
 
 def assert_close(ours, theirs, rtol=RTOL):
     """Element-wise relative agreement ≤ ``rtol``, with an absolute floor of 1e-12 of each array's scale."""
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12 * max(1.0, np.max(np.abs(b))))

@@ -21,8 +21,9 @@ the CPU simulator.
 """
 
 import importlib
+from contextlib import contextmanager
 
-from refimpl.core.validate import check_choice
+from refimpl.core.validate import check_choice, check_int
 
 BACKENDS = ("numpy", "numba", "cuda")
 
@@ -98,3 +99,20 @@ def cuda_available():
         return bool(cuda.is_available())
     except Exception:  # a broken driver install reports itself in many ways; none can run kernels
         return False
+
+
+@contextmanager
+def numba_threads(count):
+    """Run the numba kernels inside the block on at most ``count`` threads (never more than numba has).
+
+    Kernels that split their work into fewer parts than numba has threads, and benchmarks that time one
+    thread beside all, use this rather than changing the global setting for good.
+    """
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(check_int("count", count, minimum=1), previous))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

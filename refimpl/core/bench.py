@@ -24,7 +24,7 @@ def bench_core(quick):
     repeat = 3 if quick else 10
     timings = {name: time_call(lambda b=name: two_layer_squared_error_gradient(X, Y, U, V, scale, backend=b),
                                repeat=repeat, min_seconds=0.05) for name in ("numpy", "numba")}
-    result = {"shape": {"n": n, "d_in": d_in, "m": m, "d_out": d_out}, "threads": os.cpu_count()}
+    result = {"shape": {"n": n, "d_in": d_in, "m": m, "d_out": d_out}, "cpu_count": os.cpu_count()}
     if torch_available():
         timings["torch"], agreement = _time_torch(X, Y, U, V, scale, repeat)
         result["torch_max_rel_diff"] = agreement

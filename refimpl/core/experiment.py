@@ -9,7 +9,6 @@
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from refimpl.core import layers, losses, optim
@@ -124,6 +123,8 @@ def core_experiment(run, settings):
 
 
 def _optimiser_figure(curves, trained, points, labels):
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(1, 1 + len(trained), figsize=(4 * (1 + len(trained)), 3.6))
     for name, curve in curves.items():
         axes[0].semilogy(curve, label=name)

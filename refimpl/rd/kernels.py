@@ -22,7 +22,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from refimpl.core.backend import get_kernel, register, register_lazy
+from refimpl.core.backend import get_kernel, numba_threads, register, register_lazy
 from refimpl.core.validate import as_float_array, check_choice, check_int
 from refimpl.rd.model import BOUNDARIES, check_time_step, euler_step
 
@@ -65,8 +65,7 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
         slabs = threads if u.size >= PARALLEL_FROM_CELLS else 1
     slabs = min(slabs, u.shape[0])
     buffers = [None, None]  # sweeps alternate between two buffer pairs; the caller's arrays are only read
-    numba.set_num_threads(min(slabs, threads))
-    try:
+    with numba_threads(slabs):
         for sweep, first_step in enumerate(range(0, steps, steps_per_pass)):
             if buffers[sweep % 2] is None:
                 buffers[sweep % 2] = (np.empty_like(u), np.empty_like(v))
@@ -74,8 +73,6 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
             levels = min(steps_per_pass, steps - first_step)
             _sweep(u, v, u_next, v_next, coefficients, d_u, d_v, dtype(dt), boundary == "periodic", levels, slabs)
             u, v = u_next, v_next
-    finally:
-        numba.set_num_threads(threads)
     return u.reshape(shape), v.reshape(shape)
 
 

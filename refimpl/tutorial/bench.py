@@ -10,6 +10,7 @@ import numpy as np
 
 from refimpl.bench import register_bench, time_call, torch_available
 from refimpl.core import optim
+from refimpl.core.backend import numba_threads
 from refimpl.data import load_mnist
 from refimpl.tutorial.model import ThreeLayerConvNet
 
@@ -31,13 +32,9 @@ def bench_tutorial(quick):
         rows.append({"implementation": implementation, "threads": threads, "first_s": timing["first"],
                      "best_ms": 1e3 * timing["best"], "median_ms": 1e3 * timing["median"]})
 
-    threads = numba.get_num_threads()
-    add("numba", threads, _refimpl_step("numba", params, x, labels))
-    numba.set_num_threads(1)
-    try:
+    add("numba", numba.get_num_threads(), _refimpl_step("numba", params, x, labels))
+    with numba_threads(1):
         add("numba", 1, _refimpl_step("numba", params, x, labels))
-    finally:
-        numba.set_num_threads(threads)
     add("numpy reference", "BLAS", _refimpl_step("numpy", params, x, labels))
     if torch_available():
         from refimpl.crosscheck import torch_reference
