@@ -20,6 +20,7 @@ from refimpl import __version__
 from refimpl.bench import benches, format_table
 from refimpl.experiments import atomic_write, experiments, run_experiment, versions, write_report
 
+FULL_OUT, QUICK_OUT = Path("figures"), Path("figures/quick")
 _USER_ERRORS = (ValueError, TypeError, KeyError, FileNotFoundError, FloatingPointError, RuntimeError)
 
 
@@ -68,7 +69,9 @@ def _parser():
 def _add_run_options(parser):
     parser.add_argument("--quick", action="store_true", help="quick settings (minutes on 2 cores)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run's generator (default: %(default)s)")
-    parser.add_argument("--out", default="figures", type=Path, help="output folder (default: %(default)s)")
+    parser.add_argument("--out", default=None, type=Path,
+                        help=f"output folder (default: {FULL_OUT} for the full settings, {QUICK_OUT} with --quick, "
+                             "so that quick runs never overwrite the committed full-setting results)")
     parser.add_argument("--mnist-dir", default=None, help="folder of full-MNIST IDX files "
                         "(default: $REFIMPL_MNIST_DIR, else the bundled 5k subset)")
     parser.add_argument("--no-progress", action="store_true", help="never show progress bars")
@@ -84,11 +87,18 @@ def _list(args):
     return 0
 
 
+def _run_out(args):
+    """The output folder: --out, else figures/ for full runs and figures/quick/ for quick ones."""
+    if args.out is not None:
+        return args.out
+    return QUICK_OUT if args.quick else FULL_OUT
+
+
 def _run_one(name, args):
     start = time.perf_counter()
-    document = run_experiment(name, quick=args.quick, seed=args.seed, out_dir=args.out, mnist_dir=args.mnist_dir,
-                              progress=False if args.no_progress else None)
-    print(f"{name}: done in {time.perf_counter() - start:.1f} s -> {args.out / name}")
+    document = run_experiment(name, quick=args.quick, seed=args.seed, out_dir=_run_out(args),
+                              mnist_dir=args.mnist_dir, progress=False if args.no_progress else None)
+    print(f"{name}: done in {time.perf_counter() - start:.1f} s -> {_run_out(args) / name}")
     return document
 
 
@@ -107,7 +117,7 @@ def _reproduce(args):
         except _USER_ERRORS as error:
             failures.append(name)
             print(f"{name}: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
-    report = write_report(args.out, names)
+    report = write_report(_run_out(args), names)
     print(f"report: {report}")
     if failures:
         print(f"failed: {', '.join(failures)}", file=sys.stderr)

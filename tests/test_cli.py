@@ -50,3 +50,10 @@ def test_module_entry_point_runs(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "refimpl", "--version"], capture_output=True, text=True,
                                env={**os.environ, "MPLBACKEND": "Agg"}, check=True)
     assert completed.stdout.startswith("refimpl ")
+
+
+def test_quick_runs_default_to_their_own_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "core", "--quick", "--no-progress"]) == 0
+    assert (tmp_path / "figures" / "quick" / "core" / "results.json").exists()
+    assert not (tmp_path / "figures" / "core").exists()
