@@ -85,6 +85,16 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale=1.0, backend="numba"):
     scale : float, the output scale s
     backend : "numpy" or "numba"
     """
+    X, U, V, Y = check_two_layer_problem(X, U, V, Y)
+    return get_kernel(KERNEL, backend)(X, Y, U, V, check_real("scale", scale))
+
+
+def check_two_layer_problem(X, U, V, Y=None):
+    """Validate X (n, d_in), U (m, d_in), V (d_out, m) and, when given, Y (n, d_out).
+
+    Returns them as float64 arrays, or raises ``ValueError``/``TypeError`` naming the array, its shape and
+    the shape it must have.
+    """
     X = as_float_array("X", X, ndim=2)
     n, d_in = X.shape
     U = check_shape("U", as_float_array("U", U, ndim=2), (None, d_in), described="(m, d_in)",
@@ -92,6 +102,7 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale=1.0, backend="numba"):
     m = U.shape[0]
     V = check_shape("V", as_float_array("V", V, ndim=2), (None, m), described="(d_out, m)",
                     context=f"to match U with m = {m}")
-    Y = check_shape("Y", as_float_array("Y", Y, ndim=2), (n, V.shape[0]), described="(n, d_out)",
-                    context="to match X and V")
-    return get_kernel(KERNEL, backend)(X, Y, U, V, check_real("scale", scale))
+    if Y is not None:
+        Y = check_shape("Y", as_float_array("Y", Y, ndim=2), (n, V.shape[0]), described="(n, d_out)",
+                        context="to match X and V")
+    return X, U, V, Y

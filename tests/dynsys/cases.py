@@ -1,10 +1,11 @@
 """Hypothesis strategies shared by the dynsys tests: one random layer of any kind, with its input and dout."""
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from refimpl.dynsys.model import LAYER_KINDS, RK_TABLEAUS
-from tests.helpers import arrays, floats
+from tests.helpers import arrays, floats, off_kinks
 
 
 def param_shapes(kind, d, m):
@@ -55,3 +56,15 @@ def preactivations(cache):
         for item in cache:
             found += preactivations(item)
     return found
+
+
+@st.composite
+def hinge_cases(draw):
+    """(logits (n, k), labels (n,), margin) with every hinge argument clear of its kink at 0."""
+    n, k, margin = draw(st.integers(1, 5)), draw(st.integers(2, 4)), draw(st.floats(0.05, 2.0))
+    logits = draw(arrays((n, k)))
+    labels = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    hinge = margin - logits[np.arange(n), labels][:, None] + logits
+    hinge[np.arange(n), labels] = 1.0
+    assume(off_kinks(hinge))
+    return logits, labels, margin

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from refimpl.dynsys import model, splitting, training
 from refimpl.dynsys.model import LAYER_KINDS, RK_TABLEAUS
-from tests.dynsys.cases import layer_cases, preactivations
-from tests.helpers import arrays, off_kinks
+from tests.dynsys.cases import hinge_cases, layer_cases, preactivations
+from tests.helpers import off_kinks
 
 torch = pytest.importorskip("torch", exc_type=ImportError)
 from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402  (needs torch)
@@ -77,13 +77,10 @@ def test_layers_match_torch(case):
     assert_close([out, dx, *(grads[n] for n in names)], [value, *torch_grads])
 
 
-@given(st.integers(1, 5), st.integers(2, 4), st.floats(0.05, 2.0), st.data())
-def test_multiclass_hinge_matches_torch(n, k, margin, data):
-    logits = data.draw(arrays((n, k)))
-    labels = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
-    hinge = margin - logits[np.arange(n), labels][:, None] + logits
-    hinge[np.arange(n), labels] = 1.0
-    assume(off_kinks(hinge))
+@given(hinge_cases())
+def test_multiclass_hinge_matches_torch(case):
+    logits, labels, margin = case
+    n = len(labels)
     loss, dlogits = training.multiclass_hinge(logits, labels, margin)
 
     def reference(z):

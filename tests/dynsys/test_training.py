@@ -12,17 +12,13 @@ from refimpl.core.gradcheck import assert_gradients
 from refimpl.dynsys import model, theory, training
 from refimpl.dynsys.experiment import QUICK
 from refimpl.experiments import lookup, run_experiment
-from tests.dynsys.cases import preactivations
-from tests.helpers import arrays, off_kinks
+from tests.dynsys.cases import hinge_cases, preactivations
+from tests.helpers import off_kinks
 
 
-@given(st.integers(1, 5), st.integers(2, 4), st.floats(0.05, 2.0), st.data())
-def test_multiclass_hinge_gradient_matches_finite_differences(n, k, margin, data):
-    logits = data.draw(arrays((n, k)))
-    labels = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
-    hinge = margin - logits[np.arange(n), labels][:, None] + logits
-    hinge[np.arange(n), labels] = 1.0
-    assume(off_kinks(hinge))
+@given(hinge_cases())
+def test_multiclass_hinge_gradient_matches_finite_differences(case):
+    logits, labels, margin = case
     _, dlogits = training.multiclass_hinge(logits, labels, margin)
     assert_gradients(lambda z: training.multiclass_hinge(z, labels, margin)[0], [logits], [dlogits])
 
