@@ -14,9 +14,8 @@ a (m_c,), returns ``(L_adv, dU, dV, dW, da)``:
     L_{adv} = c \textstyle\sum_{p,r} a_r \sigma(Q_{pr}),\ dW = G^\top Z,\ da = c \textstyle\sum_p \sigma(Q_{p,:}),\
     dV = s (GW)^\top H,\ dU = (s\, GWV \odot 1\{P>0\})^\top X
 
-NumPy reference, numba twin (BLAS products, masks fused in one pass, serial: n·m_c is small
-beside the products, and a ``parallel=True`` kernel costs seconds of compilation), CUDA twin registered
-lazily.
+NumPy reference; numba twin (matrix products in NumPy's BLAS, only the element-wise passes fused in
+serial numba kernels, reusing the core kernel's ReLU and mask passes); CUDA twin registered lazily.
 """
 
 import numpy as np
@@ -50,22 +49,23 @@ def adversarial_gradient_numpy(X, U, V, W, a, scale, critic_scale):
 
 @register(ADVERSARIAL, "numba")
 def adversarial_gradient_numba(X, U, V, W, a, scale, critic_scale):
-    """numba twin: products to BLAS, the ReLUs, masks and sums fused."""
-    X, U, V, W, a = (np.ascontiguousarray(v, dtype=np.float64) for v in (X, U, V, W, a))
-    loss, dU, dV, dW, da = _adversarial_gradient(X, U, V, W, a, float(scale), float(critic_scale))
-    return float(loss), dU, dV, dW, da
+    """numba twin: the matrix products stay with NumPy's BLAS (``@``), the O(n·m) and O(n·m_c)
+    element-wise passes are fused numba kernels (as in :mod:`refimpl.core.kernels`: ``np.dot`` inside
+    numba would call SciPy's OpenBLAS, whose thread pool fights NumPy's)."""
+    pre_activation = X @ U.T  # (n, m)
+    hidden = core_kernels._relu(pre_activation)
+    Z = scale * (hidden @ V.T)  # (n, d_out)
+    Q = Z @ W.T  # (n, m_c)
+    G, da, loss = _critic_pass(Q, np.ascontiguousarray(a, dtype=np.float64), float(critic_scale))
+    dZ = G @ W  # (n, d_out)
+    dhidden = core_kernels._masked_scale(dZ @ V, pre_activation, float(scale))  # (n, m)
+    return float(loss), dhidden.T @ X, scale * (dZ.T @ hidden), G.T @ Z, da
 
 
 @njit(cache=True)
-def _adversarial_gradient(X, U, V, W, a, scale, critic_scale):
-    n, m, m_c = X.shape[0], U.shape[0], W.shape[0]
-    pre_activation = np.dot(X, U.T)
-    hidden = np.empty_like(pre_activation)
-    for p in range(n):
-        for j in range(m):
-            hidden[p, j] = max(pre_activation[p, j], 0.0)
-    Z = scale * np.dot(hidden, V.T)
-    Q = np.dot(Z, W.T)
+def _critic_pass(Q, a, critic_scale):
+    """One sweep over Q (n, m_c): G = c·1{Q > 0}⊙a, da = c·Σ_p σ(Q), L_adv = c·Σ a_r σ(Q_pr)."""
+    n, m_c = Q.shape
     G = np.zeros_like(Q)
     da = np.zeros(m_c)
     loss = 0.0
@@ -73,11 +73,6 @@ def _adversarial_gradient(X, U, V, W, a, scale, critic_scale):
         for r in range(m_c):
             if Q[p, r] > 0:
                 G[p, r] = critic_scale * a[r]
-                da[r] += Q[p, r]
+                da[r] += critic_scale * Q[p, r]
                 loss += a[r] * Q[p, r]
-    dZ = np.dot(G, W)
-    dhidden = np.dot(dZ, V)
-    for p in range(n):
-        for j in range(m):
-            dhidden[p, j] = scale * dhidden[p, j] if pre_activation[p, j] > 0 else 0.0
-    return critic_scale * loss, np.dot(dhidden.T, X), scale * np.dot(dZ.T, hidden), np.dot(G.T, Z), critic_scale * da
+    return G, da, critic_scale * loss

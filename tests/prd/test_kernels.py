@@ -10,7 +10,7 @@ from tests.prd.strategies import problems
 
 
 def assert_same(ours, theirs, rtol=1e-12):
-    for x, y in zip(ours, theirs):
+    for x, y in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * max(1.0, float(np.max(np.abs(y)))))
 
 
