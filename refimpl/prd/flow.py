@@ -12,12 +12,17 @@ short horizons. :func:`joint_field` is the flow's vector field on one flat vecto
 Jacobian spectrum in :mod:`refimpl.prd.theory`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from refimpl.core.validate import check_choice, check_int, check_positive, check_real
+from refimpl.core.validate import (
+    check_choice,
+    check_finite_step,
+    check_int,
+    check_positive,
+)
 from refimpl.prd import model
 
 
@@ -67,7 +72,6 @@ class Trajectory:
     V: np.ndarray
     W: np.ndarray = None
     a: np.ndarray = None
-    extra: dict = field(default_factory=dict)
 
 
 def generator_field(X, Y, U, V, W=None, a=None, backend="numba"):
@@ -102,6 +106,11 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     train_V : False freezes the top layer (the setting of Theorems 1-2)
     rng : numpy Generator, needed for the gradient penalty's interpolates
     checkpoints : number of recorded points (plus t = 0);  progress : wraps the step loop (a tqdm-like)
+
+    Stability is the caller's choice of ``dt``: near initialisation the linearised supervised flow has
+    the kernel H∞ (:func:`refimpl.prd.theory.gram_infinity`) for d_out = 1 with V frozen, so Euler is
+    stable for dt < 2/λ_max(H∞) (the experiments use 0.5/λ_max and 1/λ_max). An unstable dt stops
+    with ``FloatingPointError`` naming the step where the loss became non-finite.
     backend : the gradient twins, "numpy", "numba" or "cuda" (`refimpl bench prd` says which is faster where)
 
     Returns
@@ -110,6 +119,7 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     """
     X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
     dt, steps = check_positive("dt", dt), check_int("steps", steps, minimum=1)
+    checkpoints = check_int("checkpoints", checkpoints, minimum=1)
     if adversarial and W is None:
         raise ValueError("adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
     training_critic = adversarial and critic is not None and critic.rate > 0
@@ -135,9 +145,7 @@ def _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic, train_V, rng, check
             loss_sup, loss_adv, dU, dV, _, _, Z = model.augmented_parts(X, Y, U, V, W, a, backend=backend)
         else:
             (loss_sup, dU, dV), loss_adv = model.supervised_gradient(X, Y, U, V, backend=backend), 0.0
-        if not np.isfinite(loss_sup) or not np.isfinite(loss_adv):
-            raise FloatingPointError(f"loss became non-finite at step {step} of {steps} (dt = {dt}); "
-                                     "use a smaller dt")
+        check_finite_step(step, steps, loss_sup=loss_sup, loss_adv=loss_adv)  # 0-based step, as the foundation
         if step in record_at:
             neuron_drift = np.linalg.norm(U - U0, axis=1)
             rows.append((step * dt, neuron_drift.max(), neuron_drift.mean(), np.linalg.norm(U - U0),
@@ -177,6 +185,13 @@ def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=T
     ``penalty`` > 0 adds the gradient penalty at fixed interpolates :math:`\epsilon_p y_p + (1-\epsilon_p) z_p`
     (``epsilon`` (n, 1)), so that the field is deterministic. Returns the flat time derivative.
     """
+    critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
+    penalty = check_positive("penalty", penalty, allow_zero=True)
+    size = sum(int(np.prod(shape)) for shape in shapes)
+    if np.shape(vector) != (size,):
+        raise ValueError(f"vector must have shape ({size},) to match shapes {list(shapes)}; got {np.shape(vector)}")
+    if penalty > 0 and len(shapes) == 4 and epsilon is None:
+        raise ValueError("joint_field with penalty > 0 needs epsilon (n, 1), the fixed interpolation weights")
     parts = unpack(vector, shapes)
     U, V = parts[0], parts[1]
     W, a = (parts[2], parts[3]) if len(parts) == 4 else (frozen if frozen is not None else (None, None))
@@ -199,7 +214,7 @@ def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rat
     """
     X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
     t_end = check_positive("t_end", t_end)
-    check_real("critic_rate", critic_rate)
+    critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
     moving_critic = adversarial and critic_rate > 0
     state = [U, V, W, a] if moving_critic else [U, V]
     shapes = [v.shape for v in state]

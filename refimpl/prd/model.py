@@ -105,11 +105,23 @@ def generator_forward(X, U, V):
     return generator_scale(V.shape[0], U.shape[0]) * np.maximum(X @ U.T, 0.0) @ V.T
 
 
+def check_critic(Y, W, a, name="Y"):
+    """Validate critic inputs Y (n, d_out), W (m_c, d_out), a (m_c,); returns them as float64 arrays."""
+    W = as_float_array("W", W, ndim=2)
+    m_c, d_out = W.shape
+    Y = check_shape(name, as_float_array(name, Y, ndim=2), (None, d_out), described="(n, d_out)",
+                    context=f"to match W with d_out = {d_out}")
+    a = check_shape("a", as_float_array("a", a, ndim=1), (m_c,), described="(m_c,)",
+                    context=f"to match W with m_c = {m_c}")
+    return Y, W, a
+
+
 def critic_forward(Y, W, a):
     r"""Critic scores :math:`g(y_p) = a^\top \sigma(W y_p)/\sqrt{m_c}`.
 
     Y : (n, d_out), W : (m_c, d_out), a : (m_c,)  →  (n,)
     """
+    Y, W, a = check_critic(Y, W, a)
     return np.maximum(Y @ W.T, 0.0) @ a / np.sqrt(W.shape[0])
 
 
@@ -281,6 +293,7 @@ def gradient_penalty(Y_hat, W, a):
 
     Y_hat : (n, d_out) points where the penalty is taken. Returns (P, dW (m_c, d_out), da (m_c,)).
     """
+    Y_hat, W, a = check_critic(Y_hat, W, a, name="Y_hat")
     n = Y_hat.shape[0]
     critic_scale = 1.0 / np.sqrt(W.shape[0])
     active = (Y_hat @ W.T > 0).astype(np.float64)  # δ, (n, m_c)
@@ -303,6 +316,10 @@ def critic_objective(Y_real, Z_fake, W, a, penalty=0.0, Y_hat=None):
     penalty :func:`gradient_penalty` at the interpolates ``Y_hat`` (required when λ > 0).
     Returns (J, dJ/dW, dJ/da).
     """
+    Y_real, W, a = check_critic(Y_real, W, a, name="Y_real")
+    Z_fake = check_shape("Z_fake", as_float_array("Z_fake", Z_fake, ndim=2), Y_real.shape, described="(n, d_out)",
+                         context="to match Y_real")
+    penalty = check_positive("penalty", penalty, allow_zero=True)
     n = Y_real.shape[0]
     _, dW_real, da_real = critic_backward(Y_real, W, a)
     _, dW_fake, da_fake = critic_backward(Z_fake, W, a)
@@ -310,7 +327,7 @@ def critic_objective(Y_real, Z_fake, W, a, penalty=0.0, Y_hat=None):
     dW, da = (dW_real - dW_fake) / n, (da_real - da_fake) / n
     if penalty > 0:
         if Y_hat is None:
-            raise ValueError("critic_objective with penalty > 0 needs the interpolates Y_hat")
+            raise ValueError(f"critic_objective with penalty = {penalty} > 0 needs the interpolates Y_hat (n, d_out)")
         value_penalty, dW_penalty, da_penalty = gradient_penalty(Y_hat, W, a)
         value, dW, da = value - penalty * value_penalty, dW - penalty * dW_penalty, da - penalty * da_penalty
     return value, dW, da
@@ -318,16 +335,18 @@ def critic_objective(Y_real, Z_fake, W, a, penalty=0.0, Y_hat=None):
 
 def interpolates(rng, Y_real, Z_fake):
     r"""WGAN-GP sample points :math:`\hat y_p = \epsilon_p y_p + (1 - \epsilon_p) z_p`, :math:`\epsilon_p \sim U(0, 1)`."""
+    Y_real = as_float_array("Y_real", Y_real, ndim=2)
+    Z_fake = check_shape("Z_fake", as_float_array("Z_fake", Z_fake, ndim=2), Y_real.shape, described="(n, d_out)",
+                         context="to match Y_real")
     epsilon = rng.uniform(size=(Y_real.shape[0], 1))
     return epsilon * Y_real + (1.0 - epsilon) * Z_fake
 
 
-def project_critic(W, bound, per_row=False):
-    r"""Project W onto :math:`\|W\|_F \le L` (Theorem 2's :math:`\|w\|_2 \le L`, d_out = 1), or each
-    row onto :math:`\|w_r\| \le L` with ``per_row``. Returns a new array."""
+def project_critic(W, bound):
+    r"""Project W onto :math:`\|W\|_F \le L` (Theorem 2's :math:`\|w\|_2 \le L` for d_out = 1).
+
+    W : (m_c, d_out), bound : L > 0. Returns a new array."""
+    W = as_float_array("W", W, ndim=2)
     bound = check_positive("bound", bound)
-    if per_row:
-        norms = np.linalg.norm(W, axis=1, keepdims=True)
-        return W * np.minimum(1.0, bound / np.maximum(norms, 1e-300))
     norm = np.linalg.norm(W)
     return W * min(1.0, bound / norm) if norm > 0 else W.copy()

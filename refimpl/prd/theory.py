@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from refimpl.core.validate import as_float_array, check_int, check_positive
-from refimpl.prd import flow
+from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+from refimpl.prd import flow, model
 
 
 def _unit_rows(X):
@@ -108,7 +108,11 @@ class BernoulliFit:
 
 def fit_bernoulli(t, residual):
     """Fit the solution of eq. 58 to a measured residual curve ‖z(t) − y‖ (t, residual : (k,))."""
-    t, residual = np.asarray(t, dtype=float), np.asarray(residual, dtype=float)
+    t = as_float_array("t", t, ndim=1)
+    residual = check_shape("residual", as_float_array("residual", residual, ndim=1), t.shape, described="(k,)",
+                           context="to match t")
+    if t.size < 3:
+        raise ValueError(f"fit_bernoulli needs at least 3 points to fit K and the rate; got {t.size}")
     start = residual[0]
     if np.ptp(residual) == 0:
         raise ValueError("fit_bernoulli needs a residual curve that changes; got a constant one")
@@ -168,19 +172,33 @@ def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.
     Only for small problems (the Jacobian is dense, size of all parameters squared).
     """
     check_positive("h", h)
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    if adversarial and W is None:
+        raise ValueError("jacobian_spectrum with adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
+    critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
     moving = adversarial and critic_rate > 0
     state = [U, V, W, a] if moving else [U, V]
     shapes = [v.shape for v in state]
     frozen = (W, a) if adversarial and not moving else None
     J = jacobian(lambda y: flow.joint_field(y, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate,
                                             frozen=frozen, penalty=penalty, epsilon=epsilon), flow.pack(*state), h=h)
+    return spectrum_of(J, U.size, V.size, tolerance=tolerance)
+
+
+def spectrum_of(J, size_U, size_V, tolerance=1e-6):
+    """The :class:`Spectrum` of a Jacobian J (k, k) whose state is (U, V, critic) flattened in that order,
+    with ``size_U`` and ``size_V`` entries in U and V (the rest, if any, in the critic)."""
+    J = as_float_array("J", J, ndim=2)
+    size_U, size_V = check_int("size_U", size_U, minimum=1), check_int("size_V", size_V, minimum=0)
+    if J.shape[0] != J.shape[1] or J.shape[0] < size_U + size_V:
+        raise ValueError(f"J must be square with at least size_U + size_V = {size_U + size_V} rows; got {J.shape}")
     eigenvalues, vectors = np.linalg.eig(J)
     amplitude = np.abs(vectors) ** 2
     amplitude /= amplitude.sum(axis=0)  # column k: how mode k divides among the parameters
     leading = int(np.argmax(eigenvalues.real))
-    generator_share = amplitude[:U.size + V.size].sum(axis=0)
+    generator_share = amplitude[:size_U + size_V].sum(axis=0)
     generator_modes = eigenvalues.real[generator_share > 0.5]
     threshold = tolerance * max(float(np.abs(eigenvalues).max()), 1e-300)  # above the differencing noise
     return Spectrum(eigenvalues, float(eigenvalues.real[leading]), int(np.sum(eigenvalues.real > threshold)),
-                    float(amplitude[:U.size, leading].sum()), float(amplitude[U.size:U.size + V.size, leading].sum()),
+                    float(amplitude[:size_U, leading].sum()), float(amplitude[size_U:size_U + size_V, leading].sum()),
                     generator_share, float(generator_modes.max()) if generator_modes.size else float("nan"))

@@ -1,6 +1,5 @@
 """Hypothesis strategies for PRD problems: small shapes, unit inputs, pre-activations off the ReLU kinks."""
 
-import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 

@@ -62,16 +62,30 @@ def test_prd_split_reaction_plus_diffusion_is_minus_the_augmented_gradient(probl
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(theirs).max()))
 
 
-def test_prd_split_detects_a_wrong_indicator(rng):
-    """The typo of eq. 39 (1{v_j^T x_p ≥ 0}) would change the diffusion term: the test above can fail."""
+def literal_diffusion_u(X, U, V, W, a, indicator):
+    """D^u_j of eq. 52 written out with a given indicator 1_{jp} (n, m): eq. 50's 1{u_j^T x_p ≥ 0} or
+    eq. 39's printed 1{v_j^T x_p ≥ 0}."""
+    m, d_out = U.shape[0], V.shape[0]
+    critic_mask = (np.maximum(X @ U.T, 0.0) @ V.T @ W.T) >= 0
+    direction = (critic_mask * a) @ W  # row p: a^T diag(δ_p) W
+    weights = (direction @ V) * indicator / (np.sqrt(m * W.shape[0]) * np.sqrt(d_out))  # (n, m)
+    return weights.T @ X
+
+
+def test_prd_split_detects_the_indicator_typo_of_eq_39(rng):
+    """With eq. 39's printed indicator 1{v_j^T x_p ≥ 0} the diffusion term is not ∂L_adv/∂U; with eq. 50's
+    1{u_j^T x_p ≥ 0} it is: the comparison in the test above can tell them apart."""
     X = model.normalise_inputs(rng.standard_normal((6, 3)))
-    U, V = model.init_generator(rng, 3, 3, 5)
+    U, V = model.init_generator(rng, 3, 3, 5)  # d_in = d_out, so v_j^T x_p is defined
     W, a = model.init_critic(rng, 3, 5)
-    split = model.prd_split(X, rng.standard_normal((6, 3)), U, V, W, a)
-    wrong_mask = (X @ V >= 0)  # v_j^T x_p, possible because d_in = d_out here
-    correct_mask = (X @ U.T >= 0)
-    assert np.any(wrong_mask != correct_mask)
-    assert np.abs(split.diffusion_u).max() > 0
+    _, dU_adv, _, _, _ = model.adversarial_gradient(X, U, V, W, a, backend="numpy")
+    tolerance = 1e-10 * max(1.0, np.abs(dU_adv).max())
+    right = literal_diffusion_u(X, U, V, W, a, X @ U.T >= 0)
+    wrong = literal_diffusion_u(X, U, V, W, a, X @ V >= 0)
+    np.testing.assert_allclose(right, dU_adv, rtol=1e-10, atol=tolerance)
+    np.testing.assert_allclose(model.prd_split(X, rng.standard_normal((6, 3)), U, V, W, a).diffusion_u, right,
+                               rtol=1e-10, atol=tolerance)
+    assert np.abs(wrong - dU_adv).max() > 1e3 * tolerance
 
 
 @st.composite
@@ -111,14 +125,15 @@ def test_critic_objective_gradient_matches_finite_differences(inputs, weight):
     assert_gradients(objective, [W, a], [dW, da])
 
 
-@given(arrays((5, 2)), st.floats(0.1, 5.0), st.booleans())
-def test_projection_lands_in_the_ball_and_keeps_points_inside(W, bound, per_row):
-    projected = model.project_critic(W, bound, per_row=per_row)
-    norms = np.linalg.norm(projected, axis=1) if per_row else np.linalg.norm(projected)
-    assert np.all(norms <= bound * (1 + 1e-12))
-    inside = (np.linalg.norm(W, axis=1) <= bound) if per_row else np.linalg.norm(W) <= bound
-    np.testing.assert_array_equal(np.asarray(projected)[inside] if per_row else (projected if inside else W),
-                                  np.asarray(W)[inside] if per_row else W)
+@given(arrays((5, 2)), st.floats(0.1, 5.0))
+def test_projection_lands_in_the_ball_and_keeps_points_inside(W, bound):
+    projected = model.project_critic(W, bound)
+    assert np.linalg.norm(projected) <= bound * (1 + 1e-12)
+    if np.linalg.norm(W) <= bound:
+        np.testing.assert_array_equal(projected, W)
+    else:  # on the sphere, in the same direction
+        assert np.linalg.norm(projected) == pytest.approx(bound, rel=1e-12)
+        np.testing.assert_allclose(projected * np.linalg.norm(W), W * bound, rtol=1e-12, atol=1e-12)
 
 
 def test_initialisation_follows_the_theorems(rng):
@@ -140,5 +155,15 @@ def test_bad_input_is_refused_with_a_message(rng):
         model.adversarial_gradient(X, U, V, np.ones((5, 2)), np.ones(4))
     with pytest.raises(ValueError, match="all-zero row"):
         model.normalise_inputs(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="penalty > 0 needs"):
+    with pytest.raises(ValueError, match=r"penalty = 1.0 > 0 needs the interpolates Y_hat"):
         model.critic_objective(np.ones((2, 2)), np.ones((2, 2)), np.ones((3, 2)), np.ones(3), penalty=1.0)
+    with pytest.raises(ValueError, match=r"a must have shape \(m_c,\)"):
+        model.critic_forward(np.ones((2, 2)), np.ones((3, 2)), np.ones(4))
+    with pytest.raises(ValueError, match=r"Y_hat must have shape \(n, d_out\)"):
+        model.gradient_penalty(np.ones((2, 3)), np.ones((3, 2)), np.ones(3))
+    with pytest.raises(ValueError, match=r"Z_fake must have shape"):
+        model.critic_objective(np.ones((2, 2)), np.ones((3, 2)), np.ones((3, 2)), np.ones(3))
+    with pytest.raises(ValueError, match=r"Z_fake must have shape"):
+        model.interpolates(rng, np.ones((2, 2)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="bound must be > 0"):
+        model.project_critic(np.ones((3, 2)), 0.0)

@@ -10,7 +10,7 @@ from tests.prd.strategies import problems
 torch = pytest.importorskip("torch", exc_type=ImportError)
 pytestmark = pytest.mark.torch
 
-from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402  (needs torch)
+from tests.torch_helpers import assert_close, torch_gradients
 
 
 def torch_losses(X, Y, U, V, W, a):

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refimpl.prd import model, theory
+from refimpl.prd import flow, model, theory
 from tests.helpers import arrays
+from tests.prd.strategies import problems
 
 
 @settings(max_examples=10)
@@ -66,16 +67,72 @@ def test_finite_difference_jacobian_of_a_linear_field_is_its_matrix(A):
 
 def test_spectrum_without_diffusion_is_real_and_has_no_growing_mode_at_a_minimum(rng):
     """Without diffusion J = −∇²L_sup: symmetric, and at a minimum of L_sup no eigenvalue is positive."""
-    from refimpl.prd import flow
-
     X = model.normalise_inputs(rng.standard_normal((4, 3)))
     U, V = model.init_generator(rng, 3, 1, 8)
-    W, a = model.init_critic(rng, 1, 8)
     Y = rng.standard_normal((4, 1))
     run = flow.train(X, Y, U, V, dt=0.2, steps=3000, adversarial=False, checkpoints=2, backend="numpy")
     spectrum = theory.jacobian_spectrum(X, Y, run.U, run.V, adversarial=False)
     assert np.abs(spectrum.eigenvalues.imag).max() < 1e-6
     assert spectrum.max_real < 1e-5
-    game = theory.jacobian_spectrum(X, Y, run.U, run.V, adversarial=True, W=W, a=a, critic_rate=1.0)
-    assert game.eigenvalues.size == U.size + V.size + W.size + a.size
-    assert 0.0 <= game.share_U <= 1.0
+
+
+def field_jacobian(X, Y, U, V, W, a, critic_rate):
+    state = [U, V, W, a] if critic_rate > 0 else [U, V]
+    shapes = [v.shape for v in state]
+    return theory.jacobian(lambda y: flow.joint_field(y, X, Y, shapes, adversarial=True, critic_rate=critic_rate,
+                                                      frozen=(W, a)), flow.pack(*state))
+
+
+@settings(max_examples=15)
+@given(problems(max_m=4), st.floats(0.1, 2.0))
+def test_frozen_critic_jacobian_is_symmetric_and_the_game_couples_with_the_opposite_sign(problem, rate):
+    """Frozen critic: J = −∇²L_aug is symmetric. The game: the critic ascends J = mean g(y) − mean g(z)
+    while the generator descends L_sup − Σ_p g(z_p), so the cross blocks obey
+    ∂Ẇ/∂U = −(rate/n) (∂U̇/∂W)ᵀ: antisymmetric coupling (ascent), never symmetric."""
+    X, Y, U, V, W, a = problem
+    scale = max(1.0, float(np.abs(field_jacobian(X, Y, U, V, W, a, 0.0)).max()))
+    frozen = field_jacobian(X, Y, U, V, W, a, 0.0)
+    np.testing.assert_allclose(frozen, frozen.T, atol=1e-6 * scale)
+    game = field_jacobian(X, Y, U, V, W, a, rate)
+    g = U.size + V.size
+    coupling = game[:g, g:]  # ∂(U̇, V̇)/∂(W, a)
+    np.testing.assert_allclose(game[g:, :g], -(rate / X.shape[0]) * coupling.T, atol=1e-6 * scale)
+    np.testing.assert_allclose(game[:g, :g], frozen, atol=1e-6 * scale)
+    if np.abs(coupling).max() > 1e-3:  # an active critic: the game's Jacobian is not symmetric
+        assert np.abs(game - game.T).max() > 1e-4
+
+
+@given(st.lists(st.floats(-2.0, 2.0), min_size=6, max_size=6, unique=True), st.permutations(range(6)))
+def test_spectrum_of_a_diagonal_field_reads_its_blocks(values, order):
+    """A linear field θ̇ = diag(values)·θ with blocks U (2), V (1), critic (3): known eigenvalues and modes."""
+    values = np.array(values)[list(order)]
+    spectrum = theory.spectrum_of(np.diag(values), 2, 1)
+    np.testing.assert_allclose(np.sort(spectrum.eigenvalues.real), np.sort(values), atol=1e-12)
+    leading = int(np.argmax(values))
+    assert spectrum.max_real == pytest.approx(values.max())
+    assert (spectrum.share_U, spectrum.share_V) == ((1.0, 0.0) if leading < 2 else (0.0, 1.0) if leading == 2
+                                                    else (0.0, 0.0))
+    assert spectrum.max_real_generator == pytest.approx(values[:3].max())
+    assert spectrum.unstable == int(np.sum(values > 1e-6 * np.abs(values).max()))
+    np.testing.assert_allclose(np.sort(spectrum.generator_share), [0, 0, 0, 1, 1, 1])
+
+
+def test_spectrum_of_a_rotation_has_complex_eigenvalues():
+    """θ̇ = [[r, −ω], [ω, r]] θ has eigenvalues r ± iω, shared equally between the two blocks."""
+    spectrum = theory.spectrum_of(np.array([[0.3, -2.0], [2.0, 0.3]]), 1, 1)
+    np.testing.assert_allclose(np.sort(spectrum.eigenvalues.imag), [-2.0, 2.0], atol=1e-12)
+    assert spectrum.max_real == pytest.approx(0.3) and spectrum.unstable == 2
+    assert spectrum.share_U == pytest.approx(0.5) and spectrum.share_V == pytest.approx(0.5)
+
+
+def test_bad_input_to_the_theory_functions_is_refused(rng):
+    with pytest.raises(ValueError, match="residual must have shape"):
+        theory.fit_bernoulli(np.arange(5.0), np.ones(4))
+    with pytest.raises(ValueError, match="at least 3 points"):
+        theory.fit_bernoulli(np.arange(2.0), np.arange(2.0))
+    X = model.normalise_inputs(rng.standard_normal((3, 2)))
+    U, V = model.init_generator(rng, 2, 1, 3)
+    with pytest.raises(ValueError, match="needs the critic"):
+        theory.jacobian_spectrum(X, np.ones((3, 1)), U, V, adversarial=True)
+    with pytest.raises(ValueError, match="J must be square"):
+        theory.spectrum_of(np.ones((3, 2)), 1, 1)
