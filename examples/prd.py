@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-import refimpl.prd as prd
+from refimpl import prd
 from refimpl.data import load_mnist
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,7 +40,7 @@ print(f"neuron 0: ‖R^u‖ = {np.linalg.norm(split.reaction_u[0]):.3f}, ‖D^u�
 
 dt = 1.0 / np.linalg.eigvalsh(prd.gram_infinity(X))[-1]  # below the stability limit 2/λ_max
 critic = prd.CriticSettings(rate=0.05 / dt, regulariser="penalty", penalty=10.0)
-# backend: the NumPy twins; at these BLAS-bound sizes they beat numba (`refimpl bench prd`)
+# backend: the NumPy twins (both twins keep the products in BLAS; `refimpl bench prd` compares them)
 without = prd.train(X, Y, U, V, dt=dt, steps=steps, adversarial=False, backend="numpy")
 with_diffusion = prd.train(X, Y, U, V, dt=dt, steps=steps, adversarial=True, W=W, a=a, critic=critic, rng=rng,
                            backend="numpy")

@@ -17,16 +17,33 @@ def test_theory_experiment_records_every_key(tmp_path):
     document = run_experiment("prd-theory", settings=settings, seed=3, out_dir=tmp_path)
     results = document["results"]
     for key in ("thm1.width_slope", "thm2.drift_ratio_aug_over_sup", "split.max_abs_error",
-                "spectrum.max_real_sup", "spectrum.max_real_aug", "gram.lambda0", "bernoulli.K"):
+                "spectrum.max_real_sup", "spectrum.max_real_aug", "gram.lambda0", "bernoulli.K",
+                "thm2.drift_ratio_aug_over_sup_penalty", "spectrum.critic_contribution",
+                "spectrum.stationary_max_real_aug_frozen", "thm2.max_ratio_to_bound_eq43"):
         assert np.isfinite(lookup(results, key)), key
     assert lookup(results, "split.max_abs_error") < 1e-10
+    for suffix in ("", "_penalty", "_frozen"):  # the recorded ratio is the mean of the per-seed ratios
+        per_seed = lookup(results, f"thm2.drift_ratio_per_seed{suffix}")
+        assert len(per_seed) == 2
+        assert lookup(results, f"thm2.drift_ratio_aug_over_sup{suffix}") == pytest.approx(np.mean(per_seed))
+    assert lookup(results, "bernoulli.rate_over_lambda0_half") == pytest.approx(
+        lookup(results, "bernoulli.rate") / lookup(results, "bernoulli.lambda0_over_2"))
+    over_time = {name: lookup(results, f"spectrum.max_real_{name}_over_time") for name in ("sup", "aug", "aug_frozen")}
+    assert len(set(map(len, over_time.values()))) == 1  # the same (matched) times for every flow
+    assert over_time["sup"][-1] == lookup(results, "spectrum.max_real_sup")
     assert {p.name for p in (tmp_path / "prd-theory").glob("*.png")} == {"theory.png", "spectrum.png"}
 
 
 def test_mnist_experiment_writes_the_paper_figures(tmp_path):
     settings = experiment.MnistSettings(n=20, m=16, initialisations=1, steps=3, synthetic_n=10, checkpoints=2)
     results = run_experiment("prd-mnist", settings=settings, out_dir=tmp_path)["results"]
-    assert lookup(results, "mnist.drift_ratio_U") > 0 and lookup(results, "synthetic.drift_ratio_V") > 0
+    for prefix in ("mnist", "synthetic"):
+        for name, key in (("drift_U", "drift_ratio_U"), ("drift_V", "drift_ratio_V"),
+                          ("neuron_drift_cv", "neuron_drift_cv_ratio")):
+            ratio = lookup(results, f"{prefix}.{key}")
+            assert np.isfinite(ratio)
+            assert ratio == lookup(results, f"{prefix}.{name}_aug") / lookup(results, f"{prefix}.{name}_sup")
+    assert lookup(results, "data.mnist_source")
     names = {p.stem for p in (tmp_path / "prd-mnist").glob("*.png")}
     assert names == {"fig1_distance", "fig3_filters", "fig4_features", "fig5_symmetry", "fig6_pattern",
                      "fig7_synthetic_without_diffusion", "fig8_synthetic_with_diffusion"}
