@@ -19,7 +19,7 @@ def test_theory_experiment_records_every_key(tmp_path):
     for key in ("thm1.width_slope", "thm2.drift_ratio_aug_over_sup", "split.max_abs_error",
                 "spectrum.max_real_sup", "spectrum.max_real_aug", "gram.lambda0", "bernoulli.K",
                 "thm2.drift_ratio_aug_over_sup_penalty", "spectrum.critic_contribution",
-                "spectrum.stationary_max_real_aug_frozen", "thm2.max_ratio_to_bound_eq43"):
+                "spectrum.stationary_candidate_max_real_aug_frozen", "thm2.max_ratio_to_bound_eq43"):
         assert np.isfinite(lookup(results, key)), key
     assert lookup(results, "split.max_abs_error") < 1e-10
     for suffix in ("", "_penalty", "_frozen"):  # the recorded ratio is the mean of the per-seed ratios

