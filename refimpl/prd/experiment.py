@@ -445,7 +445,7 @@ def _spectrum_figure(run, spectra):
     axes[1].axhline(0, color="grey", lw=0.8)
     axes[1].set_yscale("symlog", linthresh=1e-5)
     axes[1].set(xlabel="flow time t", ylabel="max Re λ (symlog)", xscale="log",
-                title=f"max Re λ at matched times; game − frozen ≤ {run.lookup('spectrum.critic_contribution'):.1e}")
+                title=f"max Re λ at matched times; max(game − frozen) = {run.lookup('spectrum.critic_contribution'):.1e}")
     axes[1].legend(fontsize=8)
     axes[2].set(xlabel="flow time t", ylabel="generator speed ‖(U̇, V̇)‖", xscale="log", yscale="log",
                 title="distance from a stationary point")
