@@ -277,7 +277,8 @@ def _report_section(experiment, document, folder):
         lines += ["| quantity | source | measured | agreement |", "|---|---|---|---|"]
         for claim in experiment.claims:
             measured = lookup(document["results"], claim.key, default=None)
-            lines.append(f"| `{claim.key}` | {claim.source} | {_format(measured)} | "
+            source = claim.source.replace("|", "\\|")  # a bare | would end the table cell
+            lines.append(f"| `{claim.key}` | {source} | {_format(measured)} | "
                          f"{_agreement(measured, claim.expected)} |")
         lines.append("")
     lines += [f"![{png.stem}]({experiment.name}/{png.name})" for png in sorted(folder.glob("*.png"))]

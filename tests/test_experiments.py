@@ -20,7 +20,7 @@ class ToySettings:
 @pytest.fixture
 def toy_experiment():
     @register_experiment("toy", quick=ToySettings(steps=3), full=ToySettings(),
-                         claims=[Claim("walk.final", "stays within ±100", expected=(-100, 100)),
+                         claims=[Claim("walk.final", "|x| stays within 100", expected=(-100, 100)),
                                  Claim("walk.absent", "never measured")])
     def toy(run, settings):
         """A random walk that can be told to blow up."""
@@ -71,7 +71,7 @@ def test_nan_stops_with_the_step_and_keeps_previous_results(toy_experiment, tmp_
 def test_report_puts_claims_beside_measurements(toy_experiment, tmp_path):
     run_experiment(toy_experiment, out_dir=tmp_path)
     report = write_report(tmp_path, ["toy", "core"]).read_text()
-    assert "| `walk.final` | stays within ±100 |" in report and "within [-100, 100]" in report
+    assert "| `walk.final` | \\|x\\| stays within 100 |" in report and "within [-100, 100]" in report
     assert "| `walk.absent` | never measured | — | (no range stated) |" in report
     assert "![walk](toy/walk.png)" in report
     assert "## core\n\nNot run" in report
