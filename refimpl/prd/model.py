@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from refimpl.core.backend import get_kernel
+from refimpl.core.kernels import check_two_layer_problem
 from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
 
 SUPERVISED_KERNEL = "prd_supervised_gradient"
@@ -75,17 +76,8 @@ def generator_scale(d_out, m):
 
 def check_problem(X, U, V, Y=None, W=None, a=None):
     """Validate the arrays of a PRD problem; returns them as float64 arrays, or raises naming the culprit."""
-    X = as_float_array("X", X, ndim=2)
-    n, d_in = X.shape
-    U = check_shape("U", as_float_array("U", U, ndim=2), (None, d_in), described="(m, d_in)",
-                    context=f"to match X with d_in = {d_in}")
-    m = U.shape[0]
-    V = check_shape("V", as_float_array("V", V, ndim=2), (None, m), described="(d_out, m)",
-                    context=f"to match U with m = {m}")
+    X, U, V, Y = check_two_layer_problem(X, U, V, Y)
     d_out = V.shape[0]
-    if Y is not None:
-        Y = check_shape("Y", as_float_array("Y", Y, ndim=2), (n, d_out), described="(n, d_out)",
-                        context="to match X and V")
     if W is not None:
         W = check_shape("W", as_float_array("W", W, ndim=2), (None, d_out), described="(m_c, d_out)",
                         context=f"to match V with d_out = {d_out}")
