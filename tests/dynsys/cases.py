@@ -68,3 +68,14 @@ def hinge_cases(draw):
     hinge[np.arange(n), labels] = 1.0
     assume(off_kinks(hinge))
     return logits, labels, margin
+
+
+def hand_derived(case):
+    """Forward and hand-derived backward of a drawn layer case, rejecting draws near a kink:
+    ``(out, dx, grads)`` with ``grads`` in the order of ``params``."""
+    kind, x, params, config, dout = case
+    forward, backward, _ = LAYER_KINDS[kind]
+    out, cache = forward(x, **params, **config)
+    assume(off_kinks(*preactivations(cache)))
+    dx, grads = backward(dout, cache)
+    return out, dx, [grads[name] for name in params]
