@@ -4,15 +4,22 @@ A topic registers its benchmarks in ``refimpl/<topic>/bench.py``::
 
     @register_bench("rd")
     def bench_rd(quick):
-        rows = [...]                        # list of dicts, one per measured configuration
-        return {"rows": rows, "ratios": {...}}
+        timing = time_call(step, repeat=5, min_seconds=1.0)     # buffers allocated before, outside
+        rows = [bench_row("4096² Gray-Scott", "numba", timing, ours=True, threads=2, dtype="float64",
+                          work=8 * 4096**2, work_unit="cell-steps"), ...]
+        return {"rows": rows, "notes": {...}}
 
-Speed is shown here, measured in one run against the references named by the issue (NumPy, torch,
-py-pde), never asserted in unit tests. ``refimpl bench NAME`` prints the rows as a table and writes the
-returned dict, with the machine's versions, to ``benchmarks/NAME.json``.
+Every benchmark returns the same row schema (:data:`ROW_KEYS`, see :func:`bench_row`): one row per
+implementation and configuration timed, ours (``ours=True``) and the references (NumPy, torch, py-pde,
+CuPy) alike, all measured in the same run. The harness alone computes ratios, in one direction only
+(:func:`add_speedups`): ``speedup_vs_<reference> = time_reference / time_ours`` for every pair of rows with
+the same ``case``, ``dtype`` and ``threads``; > 1 means ours is faster. Speed is shown here, never asserted
+in unit tests. ``refimpl bench NAME`` prints the rows as a table and writes them, with the machine's
+versions, to ``benchmarks/NAME.json``.
 """
 
 import importlib
+import re
 import statistics
 import time
 
@@ -59,6 +66,57 @@ def time_call(function, *, repeat=5, warmup=1, min_seconds=0.0):
                 break
         samples.append(elapsed / calls)
     return {"first": first, "best": min(samples), "median": statistics.median(samples)}
+
+
+ROW_KEYS = ("case", "implementation", "ours", "threads", "dtype", "seconds", "median_seconds", "first_call_seconds")
+
+
+def bench_row(case, implementation, timing, *, ours, threads, dtype, work=None, work_unit=None, **extra):
+    """One row of the benchmark schema.
+
+    Parameters
+    ----------
+    case : str, the configuration timed (sizes, what one call does); rows of one case are compared
+    implementation : str, e.g. ``"numba"``, ``"numpy"``, ``"torch"``, ``"py-pde numba"``
+    timing : dict from :func:`time_call` (seconds per call: ``best``, ``median``, ``first``)
+    ours : bool, True for refimpl's implementations, False for references
+    threads : int, threads the implementation ran on (BLAS threads for NumPy)
+    dtype : str, e.g. ``"float64"``
+    work, work_unit : optional, units of work per call (``8 * 4096**2``, ``"cell-steps"``); gives ``throughput``
+    extra : further plain numbers or strings describing the row (``roofline_fraction``, ``max_rel_diff``)
+    """
+    row = {"case": str(case), "implementation": str(implementation), "ours": bool(ours), "threads": int(threads),
+           "dtype": str(dtype), "seconds": float(timing["best"]), "median_seconds": float(timing["median"]),
+           "first_call_seconds": float(timing["first"])}
+    if work is not None:
+        row.update(work=float(work), work_unit=str(work_unit), throughput=float(work) / row["seconds"])
+    row.update(extra)
+    return row
+
+
+def add_speedups(rows):
+    """Add ``speedup_vs_<reference> = seconds_reference / seconds_ours`` to each of our rows, in place.
+
+    A reference is any row with ``ours`` false and the same ``case``, ``dtype`` and ``threads``: ratios
+    are only taken at equal thread counts and from timings of one run. Raises ``ValueError`` if a row
+    lacks a key of :data:`ROW_KEYS`. Returns ``rows``.
+    """
+    for index, row in enumerate(rows):
+        missing = [key for key in ROW_KEYS if key not in row]
+        if missing:
+            raise ValueError(f"benchmark row {index} lacks {missing}; every row needs {list(ROW_KEYS)} (bench_row)")
+    for row in rows:
+        if not row["ours"]:
+            continue
+        for reference in rows:
+            if (not reference["ours"] and reference["case"] == row["case"] and reference["dtype"] == row["dtype"]
+                    and reference["threads"] == row["threads"]):
+                row[f"speedup_vs_{_slug(reference['implementation'])}"] = reference["seconds"] / row["seconds"]
+    return rows
+
+
+def _slug(name):
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
 
 
 def torch_available():

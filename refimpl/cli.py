@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from refimpl import __version__
-from refimpl.bench import benches, format_table
+from refimpl.bench import add_speedups, benches, format_table
 from refimpl.experiments import atomic_write, experiments, run_experiment, versions, write_report
 
 FULL_OUT, QUICK_OUT = Path("figures"), Path("figures/quick")
@@ -133,7 +133,8 @@ def _bench(args):
             raise KeyError(f"no benchmark named {name!r}; known: {', '.join(registry)}")
         print(f"== bench {name}{' (quick)' if args.quick else ''}")
         result = registry[name](args.quick)
-        print(format_table(result.get("rows", [])))
+        result["rows"] = add_speedups(result.get("rows", []))
+        print(format_table(result["rows"]))
         for key, value in result.items():
             if key != "rows":
                 print(f"{key}: {json.dumps(value)}")

@@ -40,7 +40,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import refimpl
-from refimpl.core.validate import check_finite_step, check_int
+from refimpl.core.validate import check_finite_step, check_int, check_unregistered
 from refimpl.data import load_mnist
 
 RESULTS_FILE = "results.json"
@@ -50,14 +50,29 @@ REPORT_FILE = "REPORT.md"
 
 @dataclass(frozen=True)
 class Claim:
-    """A number the source document states, and the results key where we put ours.
+    """A statement of a source document, and the results key where this run puts its measured number.
 
-    ``expected`` = (low, high), when given, is the range that counts as agreeing with the source.
+    Parameters
+    ----------
+    key : str, dotted results key of the measured value (``"mnist.cnn.test_accuracy"``)
+    statement : str, what the source states, in a few words (``"≈ 0.95 test accuracy"``)
+    source : str, where it is stated: the paper (with equation, theorem or figure), the slides or the
+        public code; never internal notes or a tracker number
+    expected : (low, high), optional, the range of the measured value that agrees with the statement
+    at_most, at_least : float or str, optional, a one-sided bound (a number, or the dotted results key of a
+        bound computed in the same run); the verdict says whether it holds and by how much, never that
+        the bound was "reproduced"
+
+    The verdict column of REPORT.md is computed from the measured numbers (:func:`verdict`); a claim with
+    neither a range nor a bound is reported as "measured" without a verdict word.
     """
 
     key: str
-    source: str
+    statement: str
+    source: str = ""
     expected: tuple = None
+    at_most: object = None
+    at_least: object = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,8 @@ def register_experiment(name, *, quick, full, claims=(), description=None):
             raise TypeError(f"{label} settings of experiment {name!r} must be a dataclass instance")
 
     def decorate(function):
+        if name in _experiments:
+            check_unregistered("experiment", name, _experiments[name].function, function)
         summary = description or (function.__doc__ or name).strip().splitlines()[0]
         _experiments[name] = Experiment(name, function, quick, full, summary, tuple(claims))
         return function
@@ -134,6 +151,7 @@ class Run:
         self.quick = quick
         self.mnist_dir = mnist_dir
         self.results = {}
+        self.timings = {}
         self._progress = progress
 
     def record(self, key, value):
@@ -143,6 +161,14 @@ class Run:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = _plain(value)
+
+    def record_timing(self, key, seconds):
+        """Store a wall-clock time (seconds) under ``key`` of the ``timings`` block of ``results.json``.
+
+        Times live apart from the measured results, so that two runs with the same seed have identical
+        ``results`` and differ only in ``timings`` (and the determinism tests compare everything else).
+        """
+        self.timings[key] = round(float(seconds), 3)
 
     def lookup(self, key):
         """The value recorded under the dotted ``key``."""
@@ -190,15 +216,15 @@ class Run:
         check_finite_step(step, total, **values)
 
     def write_results(self, settings, elapsed_seconds):
-        """Write ``results.json``: the measured results, settings, seed and versions."""
+        """Write ``results.json``: the measured results, settings, seed, versions and, apart, the timings."""
         document = {
             "experiment": self.name,
             "quick": self.quick,
             "seed": self.seed,
             "settings": _plain(dataclasses.asdict(settings)),
-            "elapsed_seconds": round(elapsed_seconds, 3),
             "versions": versions(),
             "results": self.results,
+            "timings": {"total": round(elapsed_seconds, 3), **self.timings},
         }
         atomic_write(self.folder / RESULTS_FILE, json.dumps(document, indent=2, sort_keys=False) + "\n")
 
@@ -272,28 +298,56 @@ def write_report(out_dir="figures", names=None):
 def _report_section(experiment, document, folder):
     mode = "quick" if document["quick"] else "full"
     lines = [f"## {experiment.name}\n", f"{experiment.description}\n",
-             f"Setting: {mode}, seed {document['seed']}, {document['elapsed_seconds']:.1f} s.\n"]
+             f"Setting: {mode}, seed {document['seed']}, {document['timings']['total']:.1f} s.\n"]
     if experiment.claims:
-        lines += ["| quantity | source | measured | agreement |", "|---|---|---|---|"]
+        lines += ["| quantity | claim | source | measured | verdict |", "|---|---|---|---|---|"]
         for claim in experiment.claims:
             measured = lookup(document["results"], claim.key, default=None)
-            source = claim.source.replace("|", "\\|")  # a bare | would end the table cell
-            lines.append(f"| `{claim.key}` | {source} | {_format(measured)} | "
-                         f"{_agreement(measured, claim.expected)} |")
+            cells = [f"`{claim.key}`", claim.statement, claim.source or "—", _format(measured),
+                     verdict(claim, document["results"])]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")  # a bare | ends a cell
         lines.append("")
     lines += [f"![{png.stem}]({experiment.name}/{png.name})" for png in sorted(folder.glob("*.png"))]
     return "\n".join(lines) + "\n"
 
 
-def _agreement(measured, expected):
-    if expected is None:
-        return "(no range stated)"
+def verdict(claim, results):
+    """The verdict of ``claim`` on ``results``, in words computed from the numbers.
+
+    A range gives "agrees" or "differs"; a one-sided bound gives "holds" or "violated" with the margin
+    (the measured value as a fraction of the bound); no range and no bound gives "measured".
+    """
+    measured = lookup(results, claim.key, default=None)
     if measured is None:
         return "not measured"
-    low, high = expected
     values = np.ravel(np.asarray(measured, dtype=float))
-    inside = np.all((values >= low) & (values <= high))
-    return f"within [{low:g}, {high:g}]" if inside else f"**outside** [{low:g}, {high:g}]"
+    if claim.expected is not None:
+        low, high = claim.expected
+        inside = bool(np.all((values >= low) & (values <= high)))
+        return f"agrees: within [{low:g}, {high:g}]" if inside else f"**differs**: outside [{low:g}, {high:g}]"
+    for bound, holds, relation in ((claim.at_most, np.less_equal, "≤"), (claim.at_least, np.greater_equal, "≥")):
+        if bound is None:
+            continue
+        limit = lookup(results, bound, default=None) if isinstance(bound, str) else bound
+        if limit is None:
+            return f"bound {bound!r} not measured"
+        limit = np.ravel(np.asarray(limit, dtype=float))
+        ok = bool(np.all(holds(values, limit)))
+        named = f"{bound}" if isinstance(bound, str) else f"{float(limit[0]):g}"
+        margin = _margin(values, limit)
+        return (f"holds: {relation} {named}{margin}" if ok else f"**violated**: not {relation} {named}{margin}")
+    return "measured (no range or bound stated)"
+
+
+def _margin(values, limit):
+    """`` (measured/bound up to X)`` when the bound is a finite non-zero number, else empty."""
+    limit = np.broadcast_to(limit, values.shape)
+    usable = np.isfinite(limit) & (limit != 0)
+    if not np.any(usable):
+        return ""
+    ratio = values[usable] / limit[usable]
+    return f" (measured/bound {np.min(ratio):.3g}…{np.max(ratio):.3g})" if ratio.size > 1 else \
+        f" (measured/bound {ratio[0]:.3g})"
 
 
 def _format(value):

@@ -71,8 +71,8 @@ def test_nan_stops_with_the_step_and_keeps_previous_results(toy_experiment, tmp_
 def test_report_puts_claims_beside_measurements(toy_experiment, tmp_path):
     run_experiment(toy_experiment, out_dir=tmp_path)
     report = write_report(tmp_path, ["toy", "core"]).read_text()
-    assert "| `walk.final` | \\|x\\| stays within 100 |" in report and "within [-100, 100]" in report
-    assert "| `walk.absent` | never measured | — | (no range stated) |" in report
+    assert "| `walk.final` | \\|x\\| stays within 100 |" in report and "agrees: within [-100, 100]" in report
+    assert "| `walk.absent` | never measured | — | — | not measured |" in report
     assert "![walk](toy/walk.png)" in report
     assert "## core\n\nNot run" in report
 

@@ -23,7 +23,7 @@ the CPU simulator.
 import importlib
 from contextlib import contextmanager
 
-from refimpl.core.validate import check_choice, check_int
+from refimpl.core.validate import check_choice, check_int, check_unregistered
 
 BACKENDS = ("numpy", "numba", "cuda")
 
@@ -35,7 +35,7 @@ def register(name, backend):
     check_choice("backend", backend, BACKENDS)
 
     def decorate(function):
-        _kernels.setdefault(name, {})[backend] = function
+        _add(name, backend, function)
         return function
 
     return decorate
@@ -47,7 +47,16 @@ def register_lazy(name, backend, target):
     The module is imported on the first :func:`get_kernel` call that asks for it.
     """
     check_choice("backend", backend, BACKENDS)
-    _kernels.setdefault(name, {})[backend] = target
+    _add(name, backend, target)
+
+
+def _add(name, backend, implementation):
+    implementations = _kernels.setdefault(name, {})
+    if backend in implementations:
+        check_unregistered("kernel", f"{name}[{backend}]", implementations[backend], implementation)
+        if not isinstance(implementations[backend], str):
+            return  # the same function again (a module reload): keep the resolved entry
+    implementations[backend] = implementation
 
 
 def get_kernel(name, backend="numba"):

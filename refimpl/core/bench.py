@@ -2,46 +2,55 @@
 
 One configuration, as the foundation issue fixes it: n = 1000 samples, d_in = 784, m = 1024 hidden
 units, d_out = 10, float64. The NumPy reference, its numba twin and torch's autograd (forward and
-backward of the same loss, same data) are timed in one run; ratios are times relative to torch.
+backward of the same loss, same data) are timed in one run at the same BLAS thread count; the harness
+computes ``speedup_vs_torch_autograd``.
 """
 
 import os
 
 import numpy as np
 
-from refimpl.bench import register_bench, time_call, torch_available
+from refimpl.bench import bench_row, register_bench, time_call, torch_available
 from refimpl.core.kernels import two_layer_squared_error_gradient
 
 
 @register_bench("core")
 def bench_core(quick):
-    """Seconds per gradient evaluation and the ratio torch / ours (> 1: ours is faster)."""
+    """Seconds per gradient evaluation: NumPy reference, numba twin and torch autograd, one run."""
     n, d_in, m, d_out = (200, 784, 256, 10) if quick else (1000, 784, 1024, 10)
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
     U, V = rng.standard_normal((m, d_in)), rng.standard_normal((d_out, m))
     scale = 1.0 / np.sqrt(d_out * m)
-    repeat = 3 if quick else 10
-    timings = {name: time_call(lambda b=name: two_layer_squared_error_gradient(X, Y, U, V, scale, backend=b),
-                               repeat=repeat, min_seconds=0.05) for name in ("numpy", "numba")}
-    result = {"shape": {"n": n, "d_in": d_in, "m": m, "d_out": d_out}, "cpu_count": os.cpu_count()}
+    repeat, min_seconds = (3, 0.05) if quick else (10, 0.5)
+    case = f"two-layer gradient n={n} d_in={d_in} m={m} d_out={d_out}"
+    threads = _blas_threads()
+    rows = [bench_row(case, name, time_call(lambda b=name: two_layer_squared_error_gradient(X, Y, U, V, scale, backend=b),
+                                            repeat=repeat, min_seconds=min_seconds),
+                      ours=True, threads=threads, dtype="float64") for name in ("numpy", "numba")]
+    notes = {"cpu_count": os.cpu_count()}
     if torch_available():
-        timings["torch"], agreement = _time_torch(X, Y, U, V, scale, repeat)
-        result["torch_max_rel_diff"] = agreement
-    rows = [{"implementation": name, "best_s": t["best"], "median_s": t["median"], "first_call_s": t["first"]}
-            for name, t in timings.items()]
-    if "torch" in timings:
-        for row in rows:
-            row["torch_over_this"] = timings["torch"]["best"] / timings[row["implementation"]]["best"]
-    result["rows"] = rows
-    return result
+        timing, agreement = _time_torch(X, Y, U, V, scale, repeat, min_seconds)
+        rows.append(bench_row(case, "torch autograd", timing, ours=False, threads=threads, dtype="float64",
+                              max_rel_diff_to_numpy=agreement))
+    return {"rows": rows, "notes": notes}
 
 
-def _time_torch(X, Y, U, V, scale, repeat):
+def _blas_threads():
+    """Threads of NumPy's BLAS (the products of every implementation here), as threadpoolctl reports them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.cpu_count()
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return max(counts) if counts else 1
+
+
+def _time_torch(X, Y, U, V, scale, repeat, min_seconds):
     from refimpl.crosscheck import torch_reference
 
     gradient = torch_reference.two_layer_squared_error_gradient(X, Y, U, V, scale)
-    timing = time_call(gradient, repeat=repeat, min_seconds=0.05)
+    timing = time_call(gradient, repeat=repeat, min_seconds=min_seconds)
     _, dU, dV = two_layer_squared_error_gradient(X, Y, U, V, scale, backend="numpy")
     _, dU_torch, dV_torch = gradient()
     difference = max(np.max(np.abs(dU - dU_torch)) / np.max(np.abs(dU)),

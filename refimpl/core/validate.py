@@ -120,3 +120,17 @@ def check_finite_step(step, total, **values):
 def _describe_nonfinite(value):
     array = np.asarray(value, dtype=np.float64)
     return "nan" if np.isnan(array).any() else "inf"
+
+
+def check_unregistered(kind, name, registered, new):
+    """Refuse to register ``new`` under a ``name`` that ``registered`` already holds.
+
+    Registering the same function again (same module and qualified name, as a module reload does) is
+    allowed; anything else raises ``ValueError`` naming both, so a second entry never silently replaces the first.
+    """
+    def origin(function):
+        return function if isinstance(function, str) else f"{function.__module__}.{function.__qualname__}"
+
+    if origin(registered) != origin(new):
+        raise ValueError(f"a {kind} named {name!r} is already registered ({origin(registered)}); "
+                         f"refusing to replace it with {origin(new)}: choose another name")
