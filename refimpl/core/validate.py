@@ -134,3 +134,15 @@ def check_unregistered(kind, name, registered, new):
     if origin(registered) != origin(new):
         raise ValueError(f"a {kind} named {name!r} is already registered ({origin(registered)}); "
                          f"refusing to replace it with {origin(new)}: choose another name")
+
+
+def check_labels(name, labels, n, n_classes):
+    """Return integer class ``labels`` of shape (n,) with entries in 0 .. n_classes − 1, or raise naming ``name``."""
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class labels; got dtype {array.dtype}")
+    check_shape(name, array, (n,), described="(n,)", context=f"to match the inputs with n = {n}")
+    if array.size and (array.min() < 0 or array.max() >= n_classes):
+        raise ValueError(f"{name} must hold class labels in 0 .. {n_classes - 1} ({n_classes} classes); "
+                         f"got values from {array.min()} to {array.max()}")
+    return array
