@@ -23,15 +23,22 @@ import re
 import statistics
 import time
 
+from refimpl.core.validate import check_unregistered
 from refimpl.experiments import discover
 
 _benches = {}
 
 
 def register_bench(name):
-    """Decorator registering ``function(quick: bool) -> dict`` as benchmark ``name``."""
+    """Decorator registering ``function(quick: bool) -> dict`` as benchmark ``name``.
+
+    A second, different function under a registered name raises ``ValueError`` (registering the same
+    function again, as a module reload does, is allowed).
+    """
 
     def decorate(function):
+        if name in _benches:
+            check_unregistered("benchmark", name, _benches[name], function)
         _benches[name] = function
         return function
 
