@@ -88,7 +88,7 @@ def _train(run, settings, optimiser, initial, points, labels):
 @register_experiment(
     "core", quick=Settings(steps=300), full=Settings(),
     claims=[Claim("gradcheck.max_rel_error", "relative error below 1e-7: the analytic gradient is right",
-                  source="CS231n course notes, Neural Networks Part 3, \"Gradient checks\" (relative error)",
+                  source="CS231n course notes, Neural Networks Part 3 (cs231n.github.io), \"Gradient checks\"",
                   expected=(0.0, 1e-7)),
             Claim("twins.two_layer_max_abs_diff", "the numba twin equals the NumPy reference up to rounding",
                   source="refimpl.core.kernels: both twins compute the same products with NumPy's BLAS",
