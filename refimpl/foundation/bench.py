@@ -22,7 +22,7 @@ def bench_core(quick):
     X, Y = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
     U, V = rng.standard_normal((m, d_in)), rng.standard_normal((d_out, m))
     scale = 1.0 / np.sqrt(d_out * m)
-    repeat, min_seconds = (3, 0.05) if quick else (10, 0.5)
+    repeat, min_seconds = (3, 0.05) if quick else (5, 1.0)  # full: each timed sample lasts >= 1 s
     case = f"two-layer gradient n={n} d_in={d_in} m={m} d_out={d_out}"
     threads = _blas_threads()
     rows = [bench_row(case, name, time_call(lambda b=name: two_layer_squared_error_gradient(X, Y, U, V, scale, backend=b),
