@@ -136,10 +136,11 @@ def torch_available():
 
 
 def format_table(rows):
-    """Render a list of dicts with the same keys as a plain-text table."""
+    """Render a list of dicts as a plain-text table: one column per key of any row, in order of first
+    appearance (a reference row has no ``speedup_vs_*`` keys; the rows after it do), blank where absent."""
     if not rows:
         return "(no rows)"
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)),
