@@ -2,8 +2,9 @@
 
 One configuration, as the foundation issue fixes it: n = 1000 samples, d_in = 784, m = 1024 hidden
 units, d_out = 10, float64. The NumPy reference, its numba twin and torch's autograd (forward and
-backward of the same loss, same data) are timed in one run at the same BLAS thread count; the harness
-computes ``speedup_vs_torch_autograd``.
+backward of the same loss, same data) are timed in one run; each row records its thread count (NumPy's
+BLAS threads, torch's intra-op threads) and the harness computes ``speedup_vs_torch_autograd`` where they
+are equal.
 """
 
 import os
@@ -30,9 +31,11 @@ def bench_core(quick):
                       ours=True, threads=threads, dtype="float64") for name in ("numpy", "numba")]
     notes = {"cpu_count": os.cpu_count()}
     if torch_available():
+        import torch
+
         timing, agreement = _time_torch(X, Y, U, V, scale, repeat, min_seconds)
-        rows.append(bench_row(case, "torch autograd", timing, ours=False, threads=threads, dtype="float64",
-                              max_rel_diff_to_numpy=agreement))
+        rows.append(bench_row(case, "torch autograd", timing, ours=False, threads=torch.get_num_threads(),
+                              dtype="float64", max_rel_diff_to_numpy=agreement))
     return {"rows": rows, "notes": notes}
 
 
