@@ -23,15 +23,22 @@ import re
 import statistics
 import time
 
+from refimpl.core.validate import check_unregistered
 from refimpl.experiments import discover
 
 _benches = {}
 
 
 def register_bench(name):
-    """Decorator registering ``function(quick: bool) -> dict`` as benchmark ``name``."""
+    """Decorator registering ``function(quick: bool) -> dict`` as benchmark ``name``.
+
+    A second, different function under a registered name raises ``ValueError`` (registering the same
+    function again, as a module reload does, is allowed).
+    """
 
     def decorate(function):
+        if name in _benches:
+            check_unregistered("benchmark", name, _benches[name], function)
         _benches[name] = function
         return function
 
@@ -129,10 +136,11 @@ def torch_available():
 
 
 def format_table(rows):
-    """Render a list of dicts with the same keys as a plain-text table."""
+    """Render a list of dicts as a plain-text table: one column per key of any row, in order of first
+    appearance (a reference row has no ``speedup_vs_*`` keys; the rows after it do), blank where absent."""
     if not rows:
         return "(no rows)"
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)),

@@ -74,7 +74,7 @@ def get_kernel(name, backend="numba"):
     if name not in _kernels:
         raise KeyError(f"no kernel named {name!r}; registered: {', '.join(sorted(_kernels))}")
     implementations = _kernels[name]
-    check_choice("backend", backend, tuple(implementations))
+    check_choice("backend", backend, backends_of(name))
     if backend == "cuda" and not cuda_available():
         raise RuntimeError(
             f"backend='cuda' for {name!r} needs a CUDA GPU with the numba-cuda package "

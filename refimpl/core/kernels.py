@@ -11,8 +11,10 @@ with :math:`\sigma` = ReLU and a fixed output scale :math:`s` (seed 000 uses
     \frac{\partial L}{\partial V} = s R^\top H, \qquad
     \frac{\partial L}{\partial U} = \big(s R V \odot 1\{P > 0\}\big)^\top X
 
-Two twins, registered as kernel ``"two_layer_squared_error_gradient"``: a readable NumPy reference and
-a numba kernel that fuses the element-wise work. Both take
+Three twins, registered as kernel ``"two_layer_squared_error_gradient"``: a readable NumPy reference, a
+numba kernel that fuses the element-wise work (:func:`relu_pass`, :func:`masked_scale_pass`, public because
+other kernels built on this network reuse them) and a CUDA twin (:mod:`refimpl.core.cuda_kernels`,
+registered lazily: ``numba.cuda`` is imported only when ``backend="cuda"`` is asked for). All take
 
 X : (n, d_in)    Y : (n, d_out)    U : (m, d_in)    V : (d_out, m)    scale : float
 
@@ -22,10 +24,12 @@ and return ``(loss, dU, dV)`` with dU (m, d_in) and dV (d_out, m).
 import numpy as np
 from numba import njit
 
-from refimpl.core.backend import get_kernel, register
+from refimpl.core.backend import get_kernel, register, register_lazy
 from refimpl.core.validate import as_float_array, check_real, check_shape
 
 KERNEL = "two_layer_squared_error_gradient"
+
+register_lazy(KERNEL, "cuda", "refimpl.core.cuda_kernels:two_layer_squared_error_gradient_cuda")
 
 
 @register(KERNEL, "numpy")
@@ -49,15 +53,19 @@ def two_layer_squared_error_gradient_numba(X, Y, U, V, scale):
     O(n m) passes, each in one sweep without temporaries.
     """
     pre_activation = X @ U.T  # (n, m)
-    hidden = _relu(pre_activation)  # (n, m)
+    hidden = relu_pass(pre_activation)  # (n, m)
     residual = scale * (hidden @ V.T) - Y  # (n, d_out)
     dV = scale * (residual.T @ hidden)  # (d_out, m)
-    dhidden = _masked_scale(residual @ V, pre_activation, scale)  # (n, m)
+    dhidden = masked_scale_pass(residual @ V, pre_activation, scale)  # (n, m)
     return 0.5 * float(np.sum(residual * residual)), dhidden.T @ X, dV
 
 
 @njit(cache=True)
-def _relu(pre_activation):
+def relu_pass(pre_activation):
+    """``max(pre_activation, 0)`` in one sweep, into a new array of the same shape (n, m).
+
+    Unchecked inner-loop kernel (float64, 2-D): callers validate their inputs first.
+    """
     hidden = np.empty_like(pre_activation)
     n, m = pre_activation.shape
     for p in range(n):
@@ -67,8 +75,13 @@ def _relu(pre_activation):
 
 
 @njit(cache=True)
-def _masked_scale(upstream, pre_activation, scale):
-    """``scale · upstream ⊙ 1{pre_activation > 0}``, in place of ``upstream``."""
+def masked_scale_pass(upstream, pre_activation, scale):
+    r"""``scale · upstream ⊙ 1{pre_activation > 0}``, in place of ``upstream`` (n, m), which is returned.
+
+    The backward pass through a ReLU followed by the output scale,
+    :math:`\partial L/\partial P = s\, (\partial L/\partial H) \odot 1\{P > 0\}`.
+    Unchecked inner-loop kernel (float64, 2-D, equal shapes): callers validate their inputs first.
+    """
     n, m = upstream.shape
     for p in range(n):
         for j in range(m):
@@ -83,7 +96,11 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale=1.0, backend="numba"):
     ----------
     X : (n, d_in)   Y : (n, d_out)   U : (m, d_in)   V : (d_out, m)
     scale : float, the output scale s
-    backend : "numpy" or "numba"
+    backend : "numpy", "numba" or "cuda"
+
+    Returns
+    -------
+    (loss, dU, dV) : float, (m, d_in), (d_out, m)
     """
     X, U, V, Y = check_two_layer_problem(X, U, V, Y)
     return get_kernel(KERNEL, backend)(X, Y, U, V, check_real("scale", scale))

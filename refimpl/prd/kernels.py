@@ -1,9 +1,8 @@
 r"""Hot loops of the PRD model: the supervised and the adversarial gradients, as twins.
 
-``"prd_supervised_gradient"`` (L_sup, eqs. 48-49) *is* the core kernel
-:mod:`refimpl.core.kernels` (``two_layer_squared_error_gradient``, same NumPy and numba functions,
-registered again under this topic's name so that the CUDA twin of :mod:`refimpl.prd.cuda_kernels` sits
-beside them); its arguments are ``(X, Y, U, V, scale)``.
+The supervised gradient (L_sup, eqs. 48-49) *is* the core kernel ``"two_layer_squared_error_gradient"``
+of :mod:`refimpl.core.kernels` (NumPy, numba and CUDA twins there); :data:`SUPERVISED` is its name, and its
+arguments are ``(X, Y, U, V, scale)``.
 
 ``"prd_adversarial_gradient"`` (L_adv, eqs. 50-51 and the critic's gradients), arguments
 ``(X, U, V, W, a, scale, critic_scale)`` with X (n, d_in), U (m, d_in), V (d_out, m), W (m_c, d_out),
@@ -15,7 +14,8 @@ a (m_c,), returns ``(L_adv, dU, dV, dW, da)``:
     dV = s (GW)^\top H,\ dU = (s\, GWV \odot 1\{P>0\})^\top X
 
 NumPy reference; numba twin (matrix products in NumPy's BLAS, only the element-wise passes fused in
-serial numba kernels, reusing the core kernel's ReLU and mask passes); CUDA twin registered lazily.
+serial numba kernels, reusing the core kernel's :func:`~refimpl.core.kernels.relu_pass` and
+:func:`~refimpl.core.kernels.masked_scale_pass`); CUDA twin registered lazily.
 """
 
 import numpy as np
@@ -24,12 +24,9 @@ from numba import njit
 from refimpl.core import kernels as core_kernels
 from refimpl.core.backend import register, register_lazy
 
-SUPERVISED = "prd_supervised_gradient"
+SUPERVISED = core_kernels.KERNEL  # L_sup is the core two-layer squared-error gradient
 ADVERSARIAL = "prd_adversarial_gradient"
 
-register(SUPERVISED, "numpy")(core_kernels.two_layer_squared_error_gradient_numpy)
-register(SUPERVISED, "numba")(core_kernels.two_layer_squared_error_gradient_numba)
-register_lazy(SUPERVISED, "cuda", "refimpl.prd.cuda_kernels:supervised_gradient_cuda")
 register_lazy(ADVERSARIAL, "cuda", "refimpl.prd.cuda_kernels:adversarial_gradient_cuda")
 
 
@@ -53,12 +50,12 @@ def adversarial_gradient_numba(X, U, V, W, a, scale, critic_scale):
     element-wise passes are fused numba kernels (as in :mod:`refimpl.core.kernels`: ``np.dot`` inside
     numba would call SciPy's OpenBLAS, whose thread pool fights NumPy's)."""
     pre_activation = X @ U.T  # (n, m)
-    hidden = core_kernels._relu(pre_activation)
+    hidden = core_kernels.relu_pass(pre_activation)
     Z = scale * (hidden @ V.T)  # (n, d_out)
     Q = Z @ W.T  # (n, m_c)
     G, da, loss = _critic_pass(Q, np.ascontiguousarray(a, dtype=np.float64), float(critic_scale))
     dZ = G @ W  # (n, d_out)
-    dhidden = core_kernels._masked_scale(dZ @ V, pre_activation, float(scale))  # (n, m)
+    dhidden = core_kernels.masked_scale_pass(dZ @ V, pre_activation, float(scale))  # (n, m)
     return float(loss), dhidden.T @ X, scale * (dZ.T @ hidden), G.T @ Z, da
 
 

@@ -37,7 +37,7 @@ from refimpl.core.backend import get_kernel
 from refimpl.core.kernels import check_two_layer_problem
 from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
 
-SUPERVISED_KERNEL = "prd_supervised_gradient"
+SUPERVISED_KERNEL = "two_layer_squared_error_gradient"  # the core kernel (refimpl.core.kernels.KERNEL)
 ADVERSARIAL_KERNEL = "prd_adversarial_gradient"
 
 

@@ -44,11 +44,14 @@ def rd_steps_numpy(model, u, v, dt, steps, h, boundary):
 
 
 @register(KERNEL, "numba")
-def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER_PASS, slabs=None):
+def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER_PASS, slabs=None, buffers=None):
     """numba twin: ``steps`` steps in sweeps of ``steps_per_pass`` steps (see the module docstring).
 
     ``slabs``: bands of rows swept in parallel; default one per numba thread (one below
     :data:`PARALLEL_FROM_CELLS` cells). Any number gives the same fields.
+    ``buffers``: optional, unchecked, two ``(u, v)`` pairs of C-contiguous 2-D arrays of the grid's shape
+    and dtype for the sweeps to write into (benchmarks allocate them once, outside the timed region);
+    the returned fields are then views of one pair.
     """
     steps_per_pass = check_int("steps_per_pass", steps_per_pass, minimum=1)
     if slabs is not None:
@@ -64,7 +67,7 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
     if slabs is None:
         slabs = threads if u.size >= PARALLEL_FROM_CELLS else 1
     slabs = min(slabs, u.shape[0])
-    buffers = [None, None]  # sweeps alternate between two buffer pairs; the caller's arrays are only read
+    buffers = list(buffers or (None, None))  # sweeps alternate between two pairs; the caller's u, v are only read
     with numba_threads(slabs):
         for sweep, first_step in enumerate(range(0, steps, steps_per_pass)):
             if buffers[sweep % 2] is None:

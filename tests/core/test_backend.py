@@ -29,3 +29,23 @@ def test_cuda_backend_without_gpu_or_simulator_says_how_to_get_one(monkeypatch):
     monkeypatch.setattr(backend, "cuda_available", lambda: False)
     with pytest.raises(RuntimeError, match="NUMBA_ENABLE_CUDASIM=1"):
         backend.get_kernel("test_kernel_cuda_only", "cuda")
+
+
+def _cube(x):
+    return x**3
+
+
+def _other_cube(x):
+    return x * x * x
+
+
+def test_a_second_function_under_a_registered_name_is_refused():
+    backend.register("test_kernel_cube", "numpy")(_cube)
+    backend.register("test_kernel_cube", "numpy")(_cube)  # the same function again (a module reload)
+    with pytest.raises(ValueError, match=r"kernel named 'test_kernel_cube\[numpy\]' is already registered "
+                                         r"\(tests.core.test_backend._cube\).*_other_cube"):
+        backend.register("test_kernel_cube", "numpy")(_other_cube)
+    backend.register_lazy("test_kernel_cube", "cuda", "operator:pow")
+    with pytest.raises(ValueError, match=r"test_kernel_cube\[cuda\].*operator:pow.*operator:mul"):
+        backend.register_lazy("test_kernel_cube", "cuda", "operator:mul")
+    assert backend.get_kernel("test_kernel_cube", "numpy") is _cube

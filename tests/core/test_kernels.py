@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from refimpl.core import backend
 from refimpl.core.gradcheck import assert_gradients
-from refimpl.core.kernels import KERNEL, two_layer_squared_error_gradient
+from refimpl.core.kernels import KERNEL, masked_scale_pass, relu_pass, two_layer_squared_error_gradient
 from tests.helpers import arrays, floats, off_kinks
 
 
@@ -47,7 +47,49 @@ def test_shape_mismatch_names_the_parameter():
         two_layer_squared_error_gradient(np.full((5, 4), np.nan), Y, np.zeros((3, 4)), np.zeros((2, 3)))
 
 
-def test_registry_lists_both_twins():
-    assert backend.backends_of(KERNEL) == ("numpy", "numba")
-    with pytest.raises(ValueError, match="backend must be one of 'numpy', 'numba'; got 'cuda'"):
-        backend.get_kernel(KERNEL, "cuda")
+def test_registry_lists_the_three_twins():
+    assert backend.backends_of(KERNEL) == ("numpy", "numba", "cuda")
+    with pytest.raises(ValueError, match="backend must be one of 'numpy', 'numba', 'cuda'; got 'opencl'"):
+        two_layer_squared_error_gradient(*(np.ones(shape) for shape in ((2, 3), (2, 1), (4, 3), (1, 4))),
+                                         backend="opencl")
+
+
+def test_element_wise_passes_are_relu_and_its_masked_backward(rng):
+    pre_activation = rng.standard_normal((7, 5))
+    upstream = rng.standard_normal((7, 5))
+    np.testing.assert_array_equal(relu_pass(pre_activation), np.where(pre_activation > 0, pre_activation, 0.0))
+    expected = np.where(pre_activation > 0, 0.5 * upstream, 0.0)
+    result = masked_scale_pass(upstream, pre_activation, 0.5)
+    assert np.shares_memory(result, upstream), "the mask is applied in place"
+    np.testing.assert_array_equal(result, expected)
+
+
+def assert_same(ours, theirs, rtol=1e-11):
+    assert ours[0] == pytest.approx(theirs[0], rel=rtol, abs=rtol)
+    for a, b in zip(ours[1:], theirs[1:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * max(1.0, float(np.max(np.abs(b)))))
+
+
+requires_cuda = pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1")
+
+
+@pytest.mark.cuda
+@requires_cuda
+@pytest.mark.parametrize("n, d_in, m, d_out", [(1, 1, 1, 1), (3, 4, 5, 2)])
+def test_cuda_twin_equals_numpy_reference_in_one_block(rng, n, d_in, m, d_out):
+    X, Y = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
+    U, V = rng.standard_normal((m, d_in)), rng.standard_normal((d_out, m))
+    assert_same(two_layer_squared_error_gradient(X, Y, U, V, 0.3, backend="cuda"),
+                two_layer_squared_error_gradient(X, Y, U, V, 0.3, backend="numpy"))
+
+
+@pytest.mark.cuda
+@requires_cuda
+@pytest.mark.parametrize("n, d_in, m, d_out", [(19, 11, 13, 9), (9, 17, 25, 1)])
+def test_cuda_twin_on_a_grid_of_several_blocks(rng, n, d_in, m, d_out):
+    """Odd shapes larger than one 8×8 block: every kernel's bounds checks and block offsets are exercised
+    (the (n, m), (n, d_out), (d_out, m) and (m, d_in) grids each span 2 to 4 blocks per side)."""
+    X, Y = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
+    U, V = rng.standard_normal((m, d_in)), rng.standard_normal((d_out, m))
+    assert_same(two_layer_squared_error_gradient(X, Y, U, V, 0.7, backend="cuda"),
+                two_layer_squared_error_gradient(X, Y, U, V, 0.7, backend="numpy"))

@@ -1,17 +1,42 @@
-"""The rd benchmark runs end to end on a tiny grid (its speed is measured by `refimpl bench rd`, not here)."""
+"""The rd benchmark returns rows of the one schema on a tiny grid (its speed is measured by `refimpl bench rd`)."""
 
-from refimpl.bench import time_call
+import numpy as np
+
+from refimpl.bench import ROW_KEYS, add_speedups, time_call
 from refimpl.rd import bench
+from refimpl.rd.kernels import rd_steps_numba
+from refimpl.rd.model import gray_scott_preset, pearson_seed
 
 
-def test_bench_rows_and_ratios(monkeypatch):
+def test_bench_rows_follow_the_schema(monkeypatch):
     monkeypatch.setattr(bench, "QUICK", {16: 8})
     monkeypatch.setattr(bench, "_pypde_runner", lambda model, u, v: None)  # py-pde compiles for a minute
     monkeypatch.setattr(bench, "time_call", lambda function, **options: time_call(function, repeat=1))
     result = bench.bench_rd(quick=True)
-    assert {(row["implementation"], row["dtype"]) for row in result["rows"]} == {
-        ("numpy", "float64"), ("numba, 4 step(s)/sweep", "float32"), ("numba, 1 step(s)/sweep", "float32"),
-        ("numba, 4 step(s)/sweep", "float64"), ("numba, 1 step(s)/sweep", "float64")}
-    assert all(row["cell_steps_per_s"] > 0 and row["roofline_fraction"] > 0 for row in result["rows"])
-    assert result["triad_bandwidth_bytes_per_s"] > 0 and result["ratios"]["grid"] == "16²"
-    assert "numba_float64_over_pypde" not in result["ratios"]
+    rows = add_speedups(result["rows"])
+    assert {(row["implementation"], row["dtype"], row["ours"]) for row in rows} == {
+        ("numpy reference", "float64", False), ("numba, 4 step(s)/sweep", "float32", True),
+        ("numba, 1 step(s)/sweep", "float32", True), ("numba, 4 step(s)/sweep", "float64", True),
+        ("numba, 1 step(s)/sweep", "float64", True)}
+    for row in rows:
+        assert set(ROW_KEYS) <= set(row) and row["case"] == "Gray-Scott mitosis 16², 8 steps"
+        assert row["work"] == 16 * 16 * 8 and row["work_unit"] == "cell-steps"
+        assert row["throughput"] == row["work"] / row["seconds"] and row["roofline_fraction"] > 0
+        assert row["threads"] == 1  # 16² is below PARALLEL_FROM_CELLS: every implementation on one thread
+    # 16² runs on one thread, like the NumPy reference: each float64 numba row gets its speed-up
+    numba64 = [row for row in rows if row["ours"] and row["dtype"] == "float64"]
+    assert all(row["speedup_vs_numpy_reference"] > 0 for row in numba64)
+    assert not any(key.startswith("speedup") for row in rows if row["dtype"] == "float32" for key in row)
+    assert result["notes"]["triad_bandwidth_bytes_per_s"] > 0
+
+
+def test_preallocated_buffers_give_the_same_fields():
+    model = gray_scott_preset(bench.PRESET)
+    u, v = pearson_seed(np.random.default_rng(0), (12, 10), square=0.3, values=(0.0, 0.9))
+    buffers = [(np.empty_like(u), np.empty_like(v)) for _ in range(2)]
+    expected = rd_steps_numba(model, u, v, 1.0, 9, 1.0, "periodic")
+    for _ in range(2):  # a second call reuses the buffers the first one wrote
+        got = rd_steps_numba(model, u, v, 1.0, 9, 1.0, "periodic", buffers=buffers)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+    assert any(np.shares_memory(got[0], pair[0]) for pair in buffers)

@@ -1,4 +1,4 @@
-"""Experiment ``core``: the building blocks measured — gradient checks, twin agreement, optimisers.
+"""Experiment ``core``: the building blocks of :mod:`refimpl.core` measured (gradient checks, twins, optimisers).
 
 1. Every layer and loss of :mod:`refimpl.core` against central finite differences at random float64
    points (ReLU-type inputs kept off the kink): the worst relative error of each.
@@ -87,9 +87,11 @@ def _train(run, settings, optimiser, initial, points, labels):
 
 @register_experiment(
     "core", quick=Settings(steps=300), full=Settings(),
-    claims=[Claim("gradcheck.max_rel_error", "CS231n: relative error < 1e-7 means the gradient is right",
+    claims=[Claim("gradcheck.max_rel_error", "relative error below 1e-7: the analytic gradient is right",
+                  source="CS231n course notes, Neural Networks Part 3 (cs231n.github.io), \"Gradient checks\"",
                   expected=(0.0, 1e-7)),
-            Claim("twins.two_layer_max_abs_diff", "numba twin equals the NumPy reference to rounding",
+            Claim("twins.two_layer_max_abs_diff", "the numba twin equals the NumPy reference up to rounding",
+                  source="refimpl.core.kernels: both twins compute the same products with NumPy's BLAS",
                   expected=(0.0, 1e-9))],
 )
 def core_experiment(run, settings):
