@@ -58,10 +58,13 @@ def split_row(line):
 
 
 def inline_nodes(text):
-    """Docutils nodes for Markdown inline text: ```code```, ``**strong**``, ``*emphasis*``; the rest is text."""
+    """Docutils nodes for Markdown inline text: ```code```, ``**strong**``, ``[text](url)``; the rest is text."""
     result = []
-    for piece in re.split(r"(`[^`]+`|\*\*[^*]+\*\*)", text):
-        if piece.startswith("`") and piece.endswith("`") and len(piece) > 1:
+    for piece in re.split(r"(`[^`]+`|\*\*[^*]+\*\*|\[[^\]]+\]\([^)\s]+\))", text):
+        link = re.fullmatch(r"\[([^\]]+)\]\(([^)\s]+)\)", piece)
+        if link:
+            result.append(nodes.reference(link.group(1), link.group(1), refuri=link.group(2)))
+        elif piece.startswith("`") and piece.endswith("`") and len(piece) > 1:
             result.append(nodes.literal(piece[1:-1], piece[1:-1]))
         elif piece.startswith("**") and piece.endswith("**") and len(piece) > 3:
             result.append(nodes.strong(piece[2:-2], piece[2:-2]))
