@@ -1,27 +1,39 @@
 """The built documentation, opened in headless Chromium: the math is typeset, no raw TeX is left on the page.
 
-Skipped unless the docs are built (``bash .ci/docs``, which builds them and then runs this file) and
-Debian's ``chromium`` is installed. Chromium's ``--dump-dom`` prints the page after its scripts ran, within
-a virtual-time budget long enough for MathJax to typeset every formula.
+The browser tests are skipped unless the docs are built (``bash .ci/docs``, which builds them and then
+runs this file) and Debian's ``chromium`` is installed. Chromium's ``--dump-dom`` prints the page after its
+scripts ran, within a virtual-time budget long enough for MathJax to typeset every formula. The docs'
+own extension (``docs/_ext/refimpl_docs.py``) is tested where Sphinx is installed.
 """
 
 import html
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-HTML = Path(__file__).parents[1] / "docs" / "_build" / "html"
+DOCS = Path(__file__).parents[1] / "docs"
+HTML = DOCS / "_build" / "html"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # an API page whose docstrings hold display math with fractions (the two-layer gradient), and the index
 PAGES = ["index.html", "api/refimpl.core.kernels.html"]
 
-pytestmark = [
-    pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="docs not built (bash .ci/docs)"),
-    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="chromium not installed (apt-get install chromium)"),
-]
+in_browser = pytest.mark.skipif(not (HTML / "index.html").is_file() or not Path(CHROMIUM).is_file(),
+                                reason="needs the built docs (bash .ci/docs) and chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def extension():
+    pytest.importorskip("sphinx")
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        import refimpl_docs
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    return refimpl_docs
 
 
 def rendered_dom(page, tmp_path):
@@ -42,6 +54,7 @@ def visible_text(dom):
     return html.unescape(re.sub(r"<[^>]+>", " ", dom))
 
 
+@in_browser
 @pytest.mark.parametrize("name", PAGES)
 def test_pages_open_with_their_titles(name, tmp_path):
     dom = rendered_dom(HTML / name, tmp_path)
@@ -49,6 +62,7 @@ def test_pages_open_with_their_titles(name, tmp_path):
     assert "<article" in dom, f"{name}: no article body; the theme did not render"
 
 
+@in_browser
 def test_api_page_math_is_typeset_by_mathjax(tmp_path):
     page = HTML / "api" / "refimpl.core.kernels.html"
     source = page.read_text(encoding="utf-8")
@@ -60,3 +74,19 @@ def test_api_page_math_is_typeset_by_mathjax(tmp_path):
     assert typeset >= raw_math, f"MathJax typeset {typeset} of {raw_math} formulas"
     assert "\\frac" not in text and "\\partial" not in text, "raw TeX left on the page"
     assert "<mjx-merror" not in dom, "MathJax could not parse a formula"
+
+
+def test_report_sections_and_rows_keep_escaped_bars(extension):
+    report = ("# title\n\n## rd-turing\n\nintro\n\n| quantity | claim | source | measured | verdict |\n|---|---|---|---|---|\n"
+              "| `growth` | grows at ln\\|1 + dt λ\\|/dt | derived | 7.5e-07 | holds |\n\n## core\n\ntext\n")
+    sections = extension.report_sections(report)
+    assert list(sections) == ["rd-turing", "core"]
+    row = next(line for line in sections["rd-turing"] if "growth" in line)
+    assert extension.split_row(row) == ["`growth`", "grows at ln|1 + dt λ|/dt", "derived", "7.5e-07", "holds"]
+
+
+def test_docstring_bars_are_escaped_in_prose_only(extension):
+    lines = ["max |a − n| with :math:`|x|` and ``|y|``", "", ".. math:: |z|", "   |w|", "", "+---+", "| t |", "+---+"]
+    extension.escape_docstring_bars(None, "function", "f", None, {}, lines)
+    assert lines == ["max \\|a − n\\| with :math:`|x|` and ``|y|``", "", ".. math:: |z|", "   |w|", "",
+                     "+---+", "| t |", "+---+"]

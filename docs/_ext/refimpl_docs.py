@@ -249,17 +249,15 @@ INLINE_MARKUP = re.compile(r"(:[\w:]+:`[^`]*`|``.*?``|`[^`]*`)", re.DOTALL)  # r
 
 def protected_lines(lines):
     """Flags of the lines that are reST markup, not prose: directives (``.. math::``) and literal blocks
-    (after ``::``), with the indented lines that follow them."""
-    flags, block_indent = [], None
+    (after ``::``) with the indented lines that follow them, and grid tables (``+---+`` to a blank line)."""
+    flags, block_indent, in_table = [], None, False
     for line in lines:
         indent = len(line) - len(line.lstrip())
-        if block_indent is not None and (not line.strip() or indent > block_indent):
+        in_table = bool(line.strip()) and (in_table or re.match(r"\+[-=]", line.lstrip()) is not None)
+        if in_table or (block_indent is not None and (not line.strip() or indent > block_indent)):
             flags.append(True)
             continue
-        block_indent = None
-        starts_block = line.lstrip().startswith(".. ") or line.rstrip().endswith("::")
-        if starts_block:
-            block_indent = indent
+        block_indent = indent if line.lstrip().startswith(".. ") or line.rstrip().endswith("::") else None
         flags.append(line.lstrip().startswith(".. "))
     return flags
 
