@@ -35,22 +35,19 @@ extensions = [
     "refimpl_docs",
 ]
 
-root_doc = "index"
 exclude_patterns = ["_build", "_gallery_src", "gallery_header.rst"]
 templates_path = ["_templates"]
 default_role = "autolink"  # `name` links to the object where there is one, as in NumPy's docs
 
-# API reference: one generated page per module (api/), class members listed by autosummary, not numpydoc.
+# API reference: one generated page per module (api/); class members are documented by autodoc, not listed
+# again by numpydoc
 autosummary_generate = True
-autosummary_imported_members = False
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "none"
 # torch is optional (refimpl.crosscheck); mock it only where it is not installed
 autodoc_mock_imports = [name for name in ("torch", "jax") if importlib.util.find_spec(name) is None]
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-numpydoc_xref_param_type = False
-numpydoc_validation_checks = set()
 
 # the gallery: every script in examples/ at its smallest setting, figures written to a throw-away folder
 sphinx_gallery_conf = {
@@ -61,15 +58,11 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "show_memory": False,
-    "plot_gallery": "True",
     "abort_on_example_error": True,
-    "matplotlib_animations": False,
 }
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"refimpl {release}"
-html_static_path = []
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,

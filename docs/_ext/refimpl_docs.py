@@ -31,8 +31,8 @@ REPORT = ROOT / "figures" / "REPORT.md"
 GALLERY_OUT = DOCS / "_build" / "gallery-figures"
 
 LIBRARY = ("core", "data")
-HARNESS_PACKAGES = ("crosscheck",)
-HARNESS_MODULES = ("experiments", "bench", "cli")
+HARNESS_PACKAGES = ("crosscheck",)  # sub-packages that are no topic; every top-level module is harness too
+HARNESS_MODULES = ("experiments", "bench", "cli")  # their order on the API index
 TOPIC_ORDER = ("tutorial", "rd", "prd", "dynsys", "seqgan", "coevo")  # the README's order; others follow
 
 
@@ -155,16 +155,15 @@ class ReportSection(SphinxDirective):
 
 
 # ---------------------------------------------------------------------------------------------- API index
-def package_names():
-    """Sub-packages and top-level modules of ``refimpl``, found on disk."""
+def package_names(packages=True):
+    """Names of the sub-packages (or, with ``packages=False``, the top-level modules) of ``refimpl``, on disk."""
     found = pkgutil.iter_modules([str(ROOT / "refimpl")])
-    packages = sorted(module.name for module in found if module.ispkg)
-    return packages
+    return [module.name for module in found if module.ispkg == packages and not module.name.startswith("_")]
 
 
-def topic_names(packages):
-    topics = [name for name in packages if name not in LIBRARY + HARNESS_PACKAGES]
-    return sorted(topics, key=lambda name: (TOPIC_ORDER.index(name) if name in TOPIC_ORDER else len(TOPIC_ORDER), name))
+def ordered(names, preferred):
+    """``names`` in the ``preferred`` order, the others after them alphabetically."""
+    return sorted(names, key=lambda name: (preferred.index(name) if name in preferred else len(preferred), name))
 
 
 def autosummary_block(names):
@@ -175,8 +174,9 @@ def autosummary_block(names):
 def api_index():
     """The text of api/index.rst: library, topics and harness, each an autosummary table."""
     packages = package_names()
-    harness = [name for name in HARNESS_MODULES + HARNESS_PACKAGES
-               if name in packages or (ROOT / "refimpl" / f"{name}.py").is_file()]
+    topics = ordered([name for name in packages if name not in LIBRARY + HARNESS_PACKAGES], TOPIC_ORDER)
+    harness = ordered(package_names(packages=False) + [name for name in HARNESS_PACKAGES if name in packages],
+                      HARNESS_MODULES)
     return f"""API reference
 =============
 
@@ -195,7 +195,7 @@ Topics
 
 One package per source document; each imports :mod:`refimpl.core` and :mod:`refimpl.data`, never another topic.
 
-{autosummary_block(topic_names(packages))}
+{autosummary_block(topics)}
 Harness
 -------
 
