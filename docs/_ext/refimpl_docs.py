@@ -28,7 +28,6 @@ from sphinx.util.docutils import SphinxDirective
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
 REPORT = ROOT / "figures" / "REPORT.md"
-GALLERY_OUT = DOCS / "_build" / "gallery-figures"
 
 LIBRARY = ("core", "data")
 HARNESS_PACKAGES = ("crosscheck",)  # sub-packages that are no topic; every top-level module is harness too
@@ -293,8 +292,8 @@ def stage_examples(source, staging):
     staging.mkdir(parents=True, exist_ok=True)
     wanted = {path.name: path for path in sorted(source.glob("*.py"))}
     wanted["GALLERY_HEADER.rst"] = DOCS / "gallery_header.rst"
-    for stale in staging.iterdir():
-        if stale.name not in wanted:
+    for stale in staging.glob("*.*"):
+        if stale.is_file() and stale.name not in wanted:
             stale.unlink()
     for name, path in wanted.items():
         target = staging / name
@@ -304,14 +303,17 @@ def stage_examples(source, staging):
 
 
 def smoke_argv(gallery_conf, script_vars):
-    """The command line of every example in the docs build: its smallest setting, figures kept out of the tree.
+    """The command line of every example in the docs build: its smallest setting.
 
-    sphinx-gallery runs a script with ``__doc__ = ""`` (its docstring becomes the page's text); the
+    sphinx-gallery runs a script in its own folder, so an example's figures go to
+    ``docs/_gallery_src/figures/examples/`` (ignored by git) and its output names the path a reader gets.
+
+    It also runs a script with ``__doc__ = ""`` (its docstring becomes the page's text); the
     examples build their ``argparse`` description from ``__doc__``, so the script gets its docstring back.
     """
     source = Path(script_vars["src_file"]).read_text(encoding="utf-8")
     script_vars["example_globals"]["__doc__"] = ast.get_docstring(ast.parse(source), clean=False)
-    return ["--smoke", "--out", str(GALLERY_OUT)]
+    return ["--smoke"]
 
 
 def title_gallery_page(app, docname, source):
