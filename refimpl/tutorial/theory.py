@@ -175,12 +175,19 @@ def logistic_smoothness_constant(X):
     ----------
     X : (n, d)
     """
-    X = as_float_array("X", X, ndim=2)
+    X = _check_samples(X)
     return float(np.linalg.eigvalsh(X.T @ X)[-1] / (4 * len(X)))
 
 
-def _check_logistic(w, X, y):
+def _check_samples(X):
     X = as_float_array("X", X, ndim=2)
+    if X.size == 0:
+        raise ValueError(f"X must hold at least one sample of at least one feature; got shape {X.shape}")
+    return X
+
+
+def _check_logistic(w, X, y):
+    X = _check_samples(X)
     w = check_shape("w", as_float_array("w", w, ndim=1), (X.shape[1],), described="(d,)", context="to match X")
     y = check_shape("y", as_float_array("y", y, ndim=1), (len(X),), described="(n,)", context="to match X")
     if not np.all(np.abs(y) == 1):

@@ -247,5 +247,7 @@ def test_logistic_loss_refuses_bad_input():
         theory.logistic_loss(np.zeros(2), X, np.array([0.0, 1.0, 1.0, 0.0]))
     with pytest.raises(ValueError, match=r"y must have shape \(n,\) = \(4,\) to match X"):
         theory.logistic_loss(np.zeros(2), X, y[:3])
+    with pytest.raises(ValueError, match=r"X must hold at least one sample .*; got shape \(0, 2\)"):
+        theory.logistic_smoothness_constant(np.ones((0, 2)))
     with pytest.raises(ValueError, match="step_size must be > 0"):
         theory.gradient_descent_trace(lambda w: theory.logistic_loss(w, X, y), np.zeros(2), 0.0, 3)
