@@ -82,16 +82,29 @@ def load_bundled_mnist():
 
 
 def read_mnist_directory(directory):
-    """Read the four standard MNIST IDX files from ``directory`` and check they fit together."""
+    """Read the four standard MNIST IDX files from ``directory`` and check they fit together.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder or one of the four files is missing.
+    ValueError
+        If a file is corrupt (:func:`read_idx`), an images file holds no image or images of another
+        shape than (n, 28, 28), or the labels do not match the images in number or lie outside 0..9.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"MNIST directory {directory} does not exist (set by --mnist-dir or "
                                 f"{ENVIRONMENT_VARIABLE})")
-    parts = {key: read_idx(_find_idx(directory, stem)) for key, stem in IDX_FILES.items()}
+    paths = {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
+    parts = {key: read_idx(path) for key, path in paths.items()}
     for part in ("train", "test"):
         images, labels = parts[f"{part}_images"], parts[f"{part}_labels"]
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise ValueError(f"{part} images must have shape (n, 28, 28); got {images.shape}")
+        if len(images) == 0:
+            raise ValueError(f"{paths[f'{part}_images']} holds no images (shape {images.shape}); "
+                             f"{part} images must number at least 1")
         if labels.ndim != 1 or len(labels) != len(images):
             raise ValueError(f"{part} labels must have shape ({len(images)},) to match the images; "
                              f"got {labels.shape}")

@@ -3,7 +3,11 @@ that agree to rounding (not bit for bit: the numba kernel fuses and reorders the
 
 - :mod:`refimpl.rd.model`: the models, the 5-point Laplacian, one Euler step (readable NumPy);
 - :mod:`refimpl.rd.kernels`: :func:`simulate` and its twins (NumPy, temporally blocked numba, numba.cuda);
-- :mod:`refimpl.rd.theory`: steady states, Jacobian, Turing conditions, continuous and lattice dispersion.
+- :mod:`refimpl.rd.theory`: steady states, Jacobian, Turing conditions, continuous and lattice dispersion;
+- :mod:`refimpl.rd.measure`: what a simulation measures (the growth rate of a perturbation), for the experiments
+  to set beside the theory.
+
+:func:`simulate` raises ``FloatingPointError`` naming the step and the field when a run blows up.
 """
 
 from refimpl.rd.kernels import simulate

@@ -16,6 +16,14 @@ and returns new arrays ``(u, v)`` of the same shape and dtype (the inputs are no
 
 The 1-D case runs through the same kernels as a grid of one row: with one row, the vertical
 neighbours of a cell are the cell itself under both boundary rules, so they add nothing.
+
+A blow-up is an error, not a result: every twin checks that the fields are finite every
+:data:`CHECK_EVERY` steps and after the last one (NumPy with ``np.isfinite``; numba inside the kernel,
+on each row the checking sweep writes while it is in cache; CUDA every
+:data:`~refimpl.rd.cuda_kernels.CHECK_EVERY` steps with a flag kernel on the device). NaN and ±inf never
+turn finite again under these updates, so a failed check replays the steps since the last good check
+one at a time (:func:`raise_at_first_nonfinite_step`) and raises ``FloatingPointError`` naming the
+first step and the field (u or v) that is not finite.
 """
 
 import numba
@@ -23,24 +31,52 @@ import numpy as np
 from numba import njit, prange
 
 from refimpl.core.backend import get_kernel, numba_threads, register, register_lazy
-from refimpl.core.validate import as_float_array, check_choice, check_int
+from refimpl.core.validate import as_float_array, check_choice, check_finite_step, check_int
 from refimpl.rd.model import BOUNDARIES, check_time_step, euler_step
 
 KERNEL = "rd_steps"
 STEPS_PER_PASS = 4  # four steps per sweep: the ring of 3 rows × 3 levels × 2 fields stays in L2 at 4096 wide
 PARALLEL_FROM_CELLS = 2**16  # smaller grids run on one thread: waking the others costs more than it saves
+CHECK_EVERY = 32  # steps between two NaN/inf checks on the CPU: one read of the fields (numba: of rows in cache)
 
 register_lazy(KERNEL, "cuda", "refimpl.rd.cuda_kernels:rd_steps_cuda")
 
 
 @register(KERNEL, "numpy")
 def rd_steps_numpy(model, u, v, dt, steps, h, boundary):
-    """NumPy reference: :func:`~refimpl.rd.model.euler_step` repeated ``steps`` times."""
+    """NumPy reference: :func:`~refimpl.rd.model.euler_step` repeated ``steps`` times, the fields checked
+    for NaN/inf every :data:`CHECK_EVERY` steps and at the end."""
     if steps == 0:
         return u.copy(), v.copy()
-    for _ in range(steps):
-        u, v = euler_step(model, u, v, dt, h, boundary)
+    with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported by the check, as in the other twins
+        for done in range(0, steps, CHECK_EVERY):
+            start = u, v
+            end = min(done + CHECK_EVERY, steps)
+            for _ in range(done, end):
+                u, v = euler_step(model, u, v, dt, h, boundary)
+            if not (np.isfinite(u).all() and np.isfinite(v).all()):
+                raise_at_first_nonfinite_step(lambda a, b: euler_step(model, a, b, dt, h, boundary), start,
+                                              (u, v), done, end, steps)
     return u, v
+
+
+def raise_at_first_nonfinite_step(step_once, start, end_fields, done, end, steps):
+    """Raise ``FloatingPointError`` naming the first step after ``done`` whose u or v is NaN or infinite.
+
+    Parameters
+    ----------
+    step_once : callable ``(u, v) -> (u, v)``, one step of the twin that found the blow-up (so that the
+        replay takes the same values)
+    start : (u, v), finite, the fields after step ``done``
+    end_fields : (u, v), the fields after step ``end``, known to hold NaN or inf
+    done, end : int, the last good check and the check that failed, ``done < end``
+    steps : int, the number of steps asked for (for the message)
+    """
+    u, v = start
+    for step in range(done + 1, end):
+        u, v = step_once(u, v)
+        check_finite_step(step, steps, u=u, v=v)
+    check_finite_step(end, steps, u=end_fields[0], v=end_fields[1])
 
 
 @register(KERNEL, "numba")
@@ -68,20 +104,35 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
         slabs = threads if u.size >= PARALLEL_FROM_CELLS else 1
     slabs = min(slabs, u.shape[0])
     buffers = list(buffers or (None, None))  # sweeps alternate between two pairs; the caller's u, v are only read
-    with numba_threads(slabs):
-        for sweep, first_step in enumerate(range(0, steps, steps_per_pass)):
-            if buffers[sweep % 2] is None:
-                buffers[sweep % 2] = (np.empty_like(u), np.empty_like(v))
-            u_next, v_next = buffers[sweep % 2]
+    nonfinite = np.zeros((2, slabs), dtype=np.bool_)  # [field, slab]: set by a checking sweep on NaN/inf
+    checked_every = max(1, CHECK_EVERY // steps_per_pass)  # sweeps
+    periodic = boundary == "periodic"
+    initial, checked = (u, v), 0  # the fields are finite after step `checked`
+
+    def step_once(a, b):  # unchecked, for the replay
+        out = np.empty_like(a), np.empty_like(b)
+        _sweep(a, b, *out, coefficients, d_u, d_v, dtype(dt), periodic, 1, slabs, False, nonfinite)
+        return out
+
+    with numba_threads(slabs), np.errstate(over="ignore", invalid="ignore"):  # NUMBA_DISABLE_JIT=1: as numpy
+        for index, first_step in enumerate(range(0, steps, steps_per_pass)):
+            if buffers[index % 2] is None:
+                buffers[index % 2] = (np.empty_like(u), np.empty_like(v))
+            sweep_in, (u, v) = (u, v), buffers[index % 2]
             levels = min(steps_per_pass, steps - first_step)
-            _sweep(u, v, u_next, v_next, coefficients, d_u, d_v, dtype(dt), boundary == "periodic", levels, slabs)
-            u, v = u_next, v_next
+            check = (index + 1) % checked_every == 0 or first_step + levels == steps
+            _sweep(*sweep_in, u, v, coefficients, d_u, d_v, dtype(dt), periodic, levels, slabs, check, nonfinite)
+            if nonfinite.any():
+                start = rd_steps_numba(model, *initial, dt, checked, h, boundary, steps_per_pass, slabs)
+                raise_at_first_nonfinite_step(step_once, start, (u, v), checked, first_step + levels, steps)
+            checked = first_step + levels if check else checked
     return u.reshape(shape), v.reshape(shape)
 
 
 @njit(cache=True, parallel=True)
-def _sweep(u, v, u_out, v_out, coefficients, d_u, d_v, dt, periodic, levels, slabs):
-    """``levels`` steps from (u, v) into (u_out, v_out), one slab of rows per thread."""
+def _sweep(u, v, u_out, v_out, coefficients, d_u, d_v, dt, periodic, levels, slabs, check, nonfinite):
+    """``levels`` steps from (u, v) into (u_out, v_out), one slab of rows per thread. With ``check``,
+    ``nonfinite[0, slab]`` (``[1, slab]``) is set when a row of u_out (v_out) the slab wrote holds NaN or inf."""
     ny, nx = u.shape
     for slab in prange(slabs):
         first_row, end_row = slab * ny // slabs, (slab + 1) * ny // slabs
@@ -113,6 +164,19 @@ def _sweep(u, v, u_out, v_out, coefficients, d_u, d_v, dt, periodic, levels, sla
                     target_u, target_v, t = ring_u[level - 1], ring_v[level - 1], row % 3
                 _update_row(source_u[a], source_u[c], source_u[b], source_v[a], source_v[c], source_v[b],
                             target_u[t], target_v[t], coefficients, d_u, d_v, dt, periodic)
+                if check and level == levels:  # each output row of the slab once, while it is in cache
+                    nonfinite[0, slab] |= _count_nonfinite(target_u[t]) > 0
+                    nonfinite[1, slab] |= _count_nonfinite(target_v[t]) > 0
+
+
+@njit(cache=True)
+def _count_nonfinite(row):
+    """How many entries are NaN or ±inf: x − x is exactly 0 for a finite x and NaN otherwise. An integer
+    count has no branch and no order-dependent float sum, so the loop vectorises."""
+    count = 0
+    for i in range(row.shape[0]):
+        count += np.int64((row[i] - row[i]) != 0)  # the explicit int64 keeps the loop vectorised
+    return count
 
 
 @njit(cache=True)
@@ -171,6 +235,13 @@ def simulate(model, u, v, *, dt, steps, h=1.0, boundary="periodic", backend="num
     Returns
     -------
     (u, v), new arrays of the input shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        On bad input, an empty grid included, before any kernel runs.
+    FloatingPointError
+        When the fields blow up: names the first step and the field (u or v) that holds NaN or inf.
     """
     u = as_float_array("u", u, ndim=(1, 2), dtype=None)
     if u.dtype not in (np.float32, np.float64):
@@ -179,6 +250,8 @@ def simulate(model, u, v, *, dt, steps, h=1.0, boundary="periodic", backend="num
     if v.shape != u.shape:
         raise ValueError(f"v must have the shape of u, {u.shape}; got {v.shape}")
     dt = check_time_step(dt, model, h, u.ndim)
+    if u.size == 0:
+        raise ValueError(f"u and v must hold at least one cell along each axis; got shape {u.shape}")
     steps = check_int("steps", steps, minimum=0)
     check_choice("boundary", boundary, BOUNDARIES)
     return get_kernel(KERNEL, backend)(model, u, v, dt, steps, float(h), boundary)

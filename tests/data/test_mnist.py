@@ -1,6 +1,7 @@
 """MNIST: the bundled split, and the IDX reader on small files written by the tests (also corrupt ones)."""
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,35 @@ def test_mismatched_and_missing_files(tmp_path):
         read_mnist_directory(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_mnist_directory(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("part", ["train", "test"])
+def test_an_images_file_holding_no_image_is_refused_naming_it(tmp_path, part):
+    _write_mnist(tmp_path, **{f"n_{part}": 0})
+    name = IDX_FILES[f"{part}_images"]
+    with pytest.raises(ValueError, match=rf"{name}\.gz holds no images \(shape \(0, 28, 28\)\); "
+                                         rf"{part} images must number at least 1"):
+        read_mnist_directory(tmp_path)
+
+
+# the folder the README's --mnist-dir names: ../shared/data/mnist from the repository root
+FULL_MNIST = Path(__file__).resolve().parents[2].parent / "shared/data/mnist"
+# per-digit counts of the official MNIST distribution (LeCun, Cortes, Burges), digits 0..9
+OFFICIAL_COUNTS = {"train": [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+                   "test": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]}
+
+
+@pytest.mark.skipif(not FULL_MNIST.is_dir(), reason=f"full MNIST not found at {FULL_MNIST}")
+def test_the_real_full_mnist_files_read_through_the_idx_reader():
+    for part, n in (("train", 60000), ("test", 10000)):
+        images = read_idx(next(FULL_MNIST.glob(f"{IDX_FILES[f'{part}_images']}*")))
+        labels = read_idx(next(FULL_MNIST.glob(f"{IDX_FILES[f'{part}_labels']}*")))
+        assert images.shape == (n, 28, 28) and images.dtype == np.uint8
+        assert labels.shape == (n,) and labels.dtype == np.uint8
+        assert images.min() == 0 and images.max() == 255
+        assert 0.05 < np.mean(images > 0) < 0.5  # digits on a black background, not noise or blank
+        np.testing.assert_array_equal(np.bincount(labels, minlength=10), OFFICIAL_COUNTS[part])
+    split = read_mnist_directory(FULL_MNIST)
+    assert len(split.train_labels) == 60000 and len(split.test_labels) == 10000
+    assert split.train_images.min() == 0.0 and split.train_images.max() == 1.0
+    np.testing.assert_array_equal(np.bincount(split.test_labels), OFFICIAL_COUNTS["test"])

@@ -96,6 +96,8 @@ def test_mass_rollout_twins_agree(d, n, method, activation_name, seed):
     fast = kernels.mass_rollout(x, U, u, 0.05, 40, method, activation_name, backend="numba")
     for a, b in zip(reference, fast):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-11)
+    moved = np.abs(reference[0] - x).max()  # twins that both return x would agree too
+    assert moved > 1e-3 if d > 1 else moved < 1e-12  # in 1-D, conserving the mass fixes the state
 
 
 def test_mass_rollout_and_network_agree():
@@ -105,6 +107,7 @@ def test_mass_rollout_and_network_agree():
     x = rng.standard_normal((4, 3))
     out, _ = kernels.mass_rollout(x, **net.layers[0].params, h=0.1, steps=1, method="heun")
     np.testing.assert_allclose(out, net(x), rtol=1e-13)
+    assert np.abs(out - x).max() > 1e-2
 
 
 def test_bad_input_is_refused_with_clear_messages():

@@ -20,6 +20,7 @@ def test_volume_preserving_network_has_unit_jacobian_determinant(seed, k, depth,
     sign, logdet = np.linalg.slogdet(J)
     condition = np.linalg.cond(J)
     note(f"max |log det J| = {np.abs(logdet).max():.2e}, max cond J = {condition.max():.2e}")
+    assert np.abs(J - np.eye(2 * k)).max() > 1e-3  # a real shear, not the identity (det 1 trivially)
     assert np.all(sign == 1.0)
     # LU round-off in log det grows like eps·cond(J); deep leaky-ReLU stacks reach cond ≈ 1e8
     np.testing.assert_array_less(np.abs(logdet), 1e-10 + 1e-15 * condition)
@@ -44,6 +45,8 @@ def test_mass_is_conserved_over_1000_steps_by_every_runge_kutta_method(seed, d, 
         note(f"{backend} {method}: drift {drift:.2e}, moved {np.abs(final - x).max():.2f}")
         scale = max(1.0, np.abs(x).sum(axis=1).max(), np.abs(final).sum(axis=1).max())  # leaky ReLU fields grow
         assert drift <= 1e-13 * 1000 * scale
+        # the state moved (at least 7 % of ‖x_0‖ over 200 seeds): a flow that does nothing would conserve mass too
+        np.testing.assert_array_less(0.01 * np.linalg.norm(x, axis=1), np.linalg.norm(final - x, axis=1))
 
 
 def test_mass_network_conserves_mass_but_a_resnet_does_not():
@@ -52,6 +55,7 @@ def test_mass_network_conserves_mass_but_a_resnet_does_not():
     mass_net = model.mass_preserving_network(rng, 4, 10, h=0.2, method="euler")
     res_net = model.Network(model.resnet(rng, 4, 4, 10, 4, h=0.2).layers[1:-1])
     np.testing.assert_allclose(mass_net(x).sum(axis=1), x.sum(axis=1), rtol=0, atol=1e-12)
+    assert np.abs(mass_net(x) - x).max() > 0.1  # conserved while the state moves
     assert np.abs(res_net(x).sum(axis=1) - x.sum(axis=1)).max() > 1e-3
 
 
@@ -67,7 +71,8 @@ def test_hamiltonian_blocks_are_symplectic(seed, k, width, depth, h):
     J = model.network_jacobian(net, rng.standard_normal((5, 2 * k)))
     omega = _omega(k)
     error = np.abs(J.transpose(0, 2, 1) @ omega @ J - omega).max()
-    note(f"max |JᵀΩJ − Ω| = {error:.2e}")
+    note(f"max |JᵀΩJ − Ω| = {error:.2e}, max |J − I| = {np.abs(J - np.eye(2 * k)).max():.2e}")
+    assert np.abs(J - np.eye(2 * k)).max() > 1e-3  # the identity is symplectic too: the map must do something
     assert error < 1e-10 * max(1.0, np.abs(J).max() ** 2)
 
 
@@ -104,6 +109,7 @@ def test_lipschitz_network_is_1_lipschitz_and_certified_above_empirical(case):
     certified = theory.certified_lipschitz(net)
     note(f"max ‖J‖ = {jacobian_norms.max():.3f}, max ratio = {ratios.max():.3f}, certified = {certified:.6f}")
     assert certified <= 1.0 + 1e-12
+    assert jacobian_norms.max() > 1e-3  # not a constant map, which is 0-Lipschitz and passes every bound
     assert jacobian_norms.max() <= certified + 1e-12
     assert ratios.max() <= certified + 1e-12
     power = training.empirical_lipschitz(net, x, rng, n_iter=200)
@@ -239,6 +245,9 @@ def test_presnov_decomposition(case):
 
     _, _, remainder = splitting.presnov_decomposition(field, field_vjp, x, n_nodes=30)
     np.testing.assert_allclose(np.sum(x * remainder, axis=1), 0.0, atol=1e-10)
+    # the decomposition is unique (a tangent field has potential 0 along rays): the remainder is the sphere
+    # part itself, which is far from 0 (so a remainder of 0 would not pass)
+    np.testing.assert_allclose(remainder, splitting.sphere_field(x, C, c), atol=1e-10)
     np.testing.assert_allclose(np.sum(x * splitting.sphere_field(x, C, c), axis=1), 0.0, atol=1e-12)
     potential, gradient, remainder = splitting.presnov_decomposition(
         lambda y: splitting.gradient_field(y, A, b), lambda y, w: splitting.gradient_field_vjp(y, w, A, b), x, 30)
@@ -251,8 +260,9 @@ def test_presnov_decomposition(case):
 def test_cayley_sphere_step_preserves_the_norm(case, h):
     rng, d, _, (C, c) = case
     x = rng.standard_normal((5, d))
-    np.testing.assert_allclose(np.linalg.norm(splitting.sphere_cayley_step(x, C, c, h), axis=1),
-                               np.linalg.norm(x, axis=1), rtol=1e-13)
+    y = splitting.sphere_cayley_step(x, C, c, h)
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), np.linalg.norm(x, axis=1), rtol=1e-13)
+    assert np.abs(y - x).max() > 1e-3 * h * np.abs(splitting.sphere_field(x, C, c)).max()  # it rotates x
 
 
 @settings(max_examples=8)

@@ -1,8 +1,10 @@
 """The three twins of kernel "rd_steps" agree to rounding: NumPy vs numba (hypothesis) vs numba.cuda."""
 
+import re
+
 import numpy as np
 import pytest
-from hypothesis import given, note
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from refimpl import rd
@@ -65,17 +67,41 @@ def test_twins_agree_after_many_steps(boundary):
     assert _max_difference(reference, (u, v)) > 0.05  # the pattern did move
 
 
+@given(st.sampled_from(sorted(MODELS)), st.one_of(st.tuples(st.integers(1, 13), st.integers(1, 13)),
+                                                  st.tuples(st.integers(1, 15))),
+       st.sampled_from(rd.BOUNDARIES), st.sampled_from([np.float64, np.float32]), st.integers(0, 45),
+       st.integers(2, 9), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_temporal_blocking_is_bit_identical_to_one_step_per_sweep(name, shape, boundary, dtype, steps,
+                                                                  steps_per_pass, slabs, seed):
+    """Several steps per sweep and any split into row slabs compute every cell with the same operations in
+    the same order as one step per sweep on one slab: the fields are equal bit for bit, not only to rounding."""
+    model = MODELS[name]
+    u, v = _start(model, shape, seed, dtype)
+    dt = 0.5 * rd.max_stable_dt(max(model.D_u, model.D_v), 1.0, len(shape))
+    one_step = rd_steps_numba(model, u, v, dt, steps, 1.0, boundary, steps_per_pass=1, slabs=1)
+    blocked = rd_steps_numba(model, u, v, dt, steps, 1.0, boundary, steps_per_pass=steps_per_pass, slabs=slabs)
+    assert all(np.array_equal(a, b) for a, b in zip(one_step, blocked))
+    assert all(a.dtype == dtype for a in blocked)
+
+
+# (shape, dtype, boundary): one CUDA block is 16 × 16 threads, so the last four span 2 × 3, 3 × 2, 1 × 3
+# and 2 × 2 blocks with partly filled edge blocks (odd sizes); the simulator is slow, hence few small steps
+CUDA_CASES = [((6, 5), np.float64, "periodic"), ((6, 5), np.float64, "neumann"), ((5, 7), np.float32, "periodic"),
+              ((5, 7), np.float32, "neumann"), ((9,), np.float64, "periodic"), ((9,), np.float64, "neumann"),
+              ((37, 21), np.float64, "periodic"), ((19, 35), np.float32, "neumann"), ((45,), np.float64, "neumann"),
+              ((17, 17), np.float64, "neumann")]
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1")
-@pytest.mark.parametrize("boundary", rd.BOUNDARIES)
-@pytest.mark.parametrize("shape, dtype", [((6, 5), np.float64), ((5, 7), np.float32), ((9,), np.float64)])
-def test_cuda_twin_matches_numpy_reference(boundary, shape, dtype):
-    model = MODELS["gray_scott"]
+@pytest.mark.parametrize("shape, dtype, boundary", CUDA_CASES)
+def test_cuda_twin_matches_numpy_reference(shape, dtype, boundary):
+    model, steps = MODELS["gray_scott"], 6
     u, v = _start(model, shape, 7, dtype)
-    reference = rd.simulate(model, u, v, dt=1.0, steps=25, boundary=boundary, backend="numpy")
-    on_device = rd.simulate(model, u, v, dt=1.0, steps=25, boundary=boundary, backend="cuda")
+    reference = rd.simulate(model, u, v, dt=1.0, steps=steps, boundary=boundary, backend="numpy")
+    on_device = rd.simulate(model, u, v, dt=1.0, steps=steps, boundary=boundary, backend="cuda")
     assert all(a.dtype == dtype and a.shape == shape for a in on_device)
-    assert _max_difference(reference, on_device) <= _tolerance(dtype, 25, reference)
+    assert _max_difference(reference, on_device) <= _tolerance(dtype, steps, reference)
     assert _max_difference(reference, (u, v)) > 1e-3
 
 
@@ -84,3 +110,79 @@ def test_numba_twin_refuses_non_positive_blocking(keyword, value):
     u, v = _start(MODELS["brusselator"], (4, 4), 0, np.float64)
     with pytest.raises(ValueError, match=f"{keyword} must be >= 1; got {value}"):
         rd_steps_numba(MODELS["brusselator"], u, v, 0.01, 3, 1.0, "periodic", **{keyword: value})
+
+
+def _doubling(field, D=0.5):
+    """A linear model whose ``field`` doubles exactly every step at dt = 1/4 (1 + dt·4 = 2), the other fixed."""
+    J = [[4.0, 0.0], [0.0, 0.0]] if field == "u" else [[0.0, 0.0], [0.0, 4.0]]
+    return rd.linear(J, D_u=D, D_v=D)
+
+
+CPU_TWINS = {"numpy": lambda model, u, v, steps: rd.simulate(model, u, v, dt=0.25, steps=steps, backend="numpy"),
+             "numba": lambda model, u, v, steps: rd.simulate(model, u, v, dt=0.25, steps=steps, backend="numba"),
+             "numba, 1 step per sweep, 2 slabs": lambda model, u, v, steps: rd_steps_numba(
+                 model, u, v, 0.25, steps, 1.0, "periodic", steps_per_pass=1, slabs=2),
+             "numba, 7 steps per sweep": lambda model, u, v, steps: rd_steps_numba(
+                 model, u, v, 0.25, steps, 1.0, "neumann", steps_per_pass=7, slabs=3)}
+
+
+@pytest.mark.parametrize("field", ["u", "v"])
+@pytest.mark.parametrize("twin, dtype, exponent, first_bad", [
+    (twin, *case) for twin in sorted(CPU_TWINS) for case in [(np.float64, -5, 1028), (np.float32, -3, 130)]
+    if case[0] == np.float32 or "1 step" not in twin])  # 1028 sweeps of one step each take seconds
+def test_a_blow_up_stops_with_the_step_and_the_field(twin, field, dtype, exponent, first_bad):
+    """A uniform field 2^e doubles exactly each step (its Laplacian is exactly 0) until the 5-point sum of
+    four neighbours, 4u, overflows: from u = 2^1022 (float64) or 2^126 (float32), that is at step 1028 from
+    2^-5 and 130 from 2^-3, in the middle of a block of checks. The run stops there, naming that field
+    (inf - inf: nan); the run one step shorter is finite and exact."""
+    model, shape = _doubling(field), (5, 3)
+    u, v = np.full(shape, 2.0**exponent, dtype), np.full(shape, 2.0**exponent, dtype)
+    fields = dict(zip("uv", CPU_TWINS[twin](model, u, v, first_bad - 1)))
+    largest = dtype(2.0 ** (np.finfo(dtype).maxexp - 2))
+    assert np.all(fields[field] == largest) and np.all(fields["v" if field == "u" else "u"] == dtype(2.0**exponent))
+    with pytest.raises(FloatingPointError, match=rf"^{field} became nan at step {first_bad} of {first_bad + 40}$"):
+        CPU_TWINS[twin](model, u, v, first_bad + 40)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.data(), st.sampled_from("uv"), st.integers(1, 9),
+       st.integers(1, 4), st.sampled_from(rd.BOUNDARIES))
+def test_the_kernel_check_sees_one_bad_cell_anywhere(ny, nx, data, field, steps_per_pass, slabs, boundary):
+    """Without diffusion one cell at 2^-3 doubles alone (float32) until 4u overflows at step 130 (see above):
+    the in-kernel check of the numba twin must see it in whichever row, slab and column it lies."""
+    model = _doubling(field, D=0.0)
+    cell = data.draw(st.integers(0, ny - 1)), data.draw(st.integers(0, nx - 1))
+    u, v = np.zeros((ny, nx), np.float32), np.zeros((ny, nx), np.float32)
+    (u if field == "u" else v)[cell] = 2.0**-3
+    with pytest.raises(FloatingPointError, match=rf"^{field} became nan at step 130 of 150$"):
+        rd_steps_numba(model, u, v, 0.25, 150, 1.0, boundary, steps_per_pass=steps_per_pass, slabs=slabs)
+
+
+def _squaring(field):
+    """No diffusion; ``field`` follows w' = w + dt·w² from 1 at dt = 1 (1, 2, 6, 42, 1806, ...), the other
+    stays 1: w² overflows float32 at step 8 (w = 1.1e26 before it) and float64 at step 11 (w = 2.7e208)."""
+    f, g = ((0, 0, 0, 1, 0), (0,) * 5) if field == "u" else ((0,) * 5, (0, 0, 0, 0, 1))
+    return rd.ReactionDiffusion("squaring", 0.0, 0.0, f, g, steady_state=(0.0, 0.0))
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "numba",
+                                          pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(
+                                              not backend.cuda_available(), reason="needs CUDA or the simulator"),
+                                              pytest.mark.filterwarnings("ignore::RuntimeWarning")])])
+@pytest.mark.parametrize("field, dtype, first_inf", [("u", np.float32, 8), ("v", np.float64, 11)])
+def test_every_backend_names_the_step_and_field_of_a_blow_up(backend_name, field, dtype, first_inf):
+    u, v = np.ones((3, 4), dtype), np.ones((3, 4), dtype)
+    model = _squaring(field)
+    finite = rd.simulate(model, u, v, dt=1.0, steps=first_inf - 1, backend=backend_name)
+    assert all(np.all(np.isfinite(a)) for a in finite) and finite["uv".index(field)].max() > 1e25
+    with pytest.raises(FloatingPointError, match=rf"^{field} became inf at step {first_inf} of 20$"):
+        rd.simulate(model, u, v, dt=1.0, steps=20, backend=backend_name)
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "numba", "cuda"])
+@pytest.mark.parametrize("shape", [(0,), (0, 4), (3, 0), (0, 0)])
+def test_an_empty_grid_is_refused_before_any_kernel_runs(backend_name, shape):
+    model = MODELS["brusselator"]
+    with pytest.raises(ValueError, match=rf"u and v must hold at least one cell along each axis; got shape "
+                                         rf"{re.escape(str(shape))}"):
+        rd.simulate(model, np.ones(shape), np.ones(shape), dt=0.01, steps=3, backend=backend_name)

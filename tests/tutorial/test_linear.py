@@ -126,3 +126,128 @@ def test_closed_form_is_numpy_lstsq_and_zero_gradient(y):
     x = np.linspace(-2.0, 2.0, 5)
     theta = model.closed_form(x, y)
     np.testing.assert_allclose(model.linear_loss(theta, x, y)[1], 0.0, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------
+# The same theorem on a β-smooth loss that is not a quadratic: logistic regression. With a centred
+# quadratic, step 1/β solves the top-curvature coordinate in one step and the lemma is loose afterwards;
+# here the Hessian changes with w, and the first feature is scaled up so that the gradient at w = 0
+# points along the direction of curvature β, where the lemma is nearly tight.
+# ------------------------------------------------------------------------------------------------
+
+
+@st.composite
+def logistic_data(draw):
+    """(X (n, d), y ∈ {±1}^n): feature 0 scaled by 2-8 and carrying the labels, with label noise."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n, d = draw(st.integers(20, 60)), draw(st.integers(2, 4))
+    X = rng.standard_normal((n, d))
+    X[:, 0] *= draw(floats(2.0, 8.0))
+    y = np.where(X[:, 0] + draw(floats(0.5, 3.0)) * rng.standard_normal(n) > 0, 1.0, -1.0)
+    assume(0 < np.sum(y > 0) < n)
+    return X, y
+
+
+def _minimum(X, y):
+    """L* by an independent solver (BFGS on the hand gradient, run to 1e-12)."""
+    from scipy.optimize import minimize
+
+    result = minimize(lambda w: theory.logistic_loss(w, X, y), np.zeros(X.shape[1]), jac=True, method="BFGS",
+                      options={"gtol": 1e-12, "maxiter": 10000})
+    return result.fun
+
+
+@given(logistic_data(), st.data())
+def test_logistic_gradient_matches_finite_differences(data, draw):
+    X, y = data
+    w = draw.draw(arrays((X.shape[1],), -2.0, 2.0))
+    assert_gradients(lambda w: theory.logistic_loss(w, X, y)[0], [w], [theory.logistic_loss(w, X, y)[1]])
+
+
+@given(logistic_data(), st.data())
+def test_logistic_beta_bounds_the_hessian_everywhere_and_is_attained_at_zero(data, draw):
+    X, y = data
+    beta = theory.logistic_smoothness_constant(X)
+    d = X.shape[1]
+
+    def hessian_norm(w):  # central differences of the hand gradient, then the spectral norm
+        columns = [numerical_gradient(lambda t: theory.logistic_loss(t, X, y)[1], [w], dout=np.eye(d)[i])[0]
+                   for i in range(d)]
+        return np.linalg.norm(np.array(columns), 2)
+
+    w = draw.draw(arrays((d,), -2.0, 2.0))
+    assert hessian_norm(w) <= beta * (1 + 1e-6)
+    np.testing.assert_allclose(hessian_norm(np.zeros(d)), beta, rtol=1e-6)  # the supremum, attained at w = 0
+
+
+def _decrease_over_guarantee(trace, beta):
+    """(L_t - L_{t+1}) / (‖∇L_t‖² / 2β): ≥ 1 by the lemma; near 1 where the lemma is tight."""
+    return -trace.loss_changes / (trace.grad_norms_sq[:-1] / (2 * beta))
+
+
+@settings(max_examples=40)
+@given(logistic_data(), st.integers(1, 200))
+def test_descent_lemma_and_stationarity_bound_hold_and_are_tight_on_logistic_regression(data, steps):
+    X, y = data
+    beta = theory.logistic_smoothness_constant(X)
+    trace = theory.gradient_descent_trace(lambda w: theory.logistic_loss(w, X, y), np.zeros(X.shape[1]),
+                                          1.0 / beta, steps)
+    gaps = theory.descent_lemma_gaps(trace.loss_changes, trace.grad_norms_sq, beta)
+    ratio = _decrease_over_guarantee(trace, beta)
+    note(f"largest gap {gaps.max():.3e}; decrease / guaranteed decrease from {ratio.min():.3f} to {ratio.max():.3f}")
+    rounding = 8 * np.finfo(float).eps * trace.losses[:-1]  # the changes are differences of computed losses
+    np.testing.assert_array_less(gaps, rounding)  # the lemma, at every step
+    assert ratio.min() < 1.5  # and nearly tight at some step: a β overestimated 2× or more would fail here
+    excess_0 = trace.losses[0] - _minimum(X, y)
+    assert theory.stationarity_violations(trace.grad_norms_sq, excess_0 + 1e-12, beta) == 0
+    T = np.arange(1, len(trace.grad_norms_sq) + 1)
+    np.testing.assert_array_less(np.minimum.accumulate(trace.grad_norms_sq),
+                                 theory.stationarity_bound(excess_0 + 1e-12, beta, T) * (1 + 1e-12))
+
+
+@settings(max_examples=20)
+@given(logistic_data(), floats(0.05, 0.5))
+def test_iteration_complexity_on_logistic_regression(data, fraction):
+    """T = ⌈2β(L_0 - L*)/ε²⌉ steps of GD with 1/β reach ‖∇L‖ ≤ ε, for ε a fraction of ‖∇L(0)‖."""
+    X, y = data
+    beta = theory.logistic_smoothness_constant(X)
+    def loss(w):
+        return theory.logistic_loss(w, X, y)
+
+    loss_0, gradient_0 = loss(np.zeros(X.shape[1]))
+    epsilon = fraction * np.sqrt(gradient_0 @ gradient_0)
+    T = theory.iterations_for_stationarity(epsilon, loss_0 - _minimum(X, y) + 1e-12, beta)
+    assume(T <= 5000)
+    trace = theory.gradient_descent_trace(loss, np.zeros(X.shape[1]), 1.0 / beta, T)
+    assert np.sqrt(trace.grad_norms_sq[:T].min()) <= epsilon
+
+
+def test_a_wrong_beta_fails_one_of_the_two_checks():
+    """With 4β in place of β (step 1/(4β)), the decrease is at least 1.75× what the lemma guarantees for
+    4β at every step, so the tightness assertion above (< 1.5) fails; with β/2 (step 2/β) the lemma for
+    β/2 is violated (along the top curvature the step overshoots to a point of equal loss)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3)) * [5.0, 1.0, 1.0]
+    y = np.where(X[:, 0] + rng.standard_normal(40) > 0, 1.0, -1.0)
+    beta = theory.logistic_smoothness_constant(X)
+    for wrong in (4 * beta, beta / 2):
+        trace = theory.gradient_descent_trace(lambda w: theory.logistic_loss(w, X, y), np.zeros(3), 1 / wrong, 100)
+        gaps = theory.descent_lemma_gaps(trace.loss_changes, trace.grad_norms_sq, wrong)
+        if wrong > beta:
+            assert gaps.max() <= 0 and _decrease_over_guarantee(trace, wrong).min() > 1.5
+        else:
+            assert gaps.max() > 1e-3 * trace.grad_norms_sq[0] / wrong
+
+
+def test_logistic_loss_refuses_bad_input():
+    X, y = np.ones((4, 2)), np.array([1.0, -1.0, 1.0, -1.0])
+    with pytest.raises(ValueError, match=r"w must have shape \(d,\) = \(2,\) to match X; got \(3,\)"):
+        theory.logistic_loss(np.zeros(3), X, y)
+    with pytest.raises(ValueError, match="y must hold labels -1 or"):
+        theory.logistic_loss(np.zeros(2), X, np.array([0.0, 1.0, 1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"y must have shape \(n,\) = \(4,\) to match X"):
+        theory.logistic_loss(np.zeros(2), X, y[:3])
+    with pytest.raises(ValueError, match=r"X must hold at least one sample .*; got shape \(0, 2\)"):
+        theory.logistic_smoothness_constant(np.ones((0, 2)))
+    with pytest.raises(ValueError, match="step_size must be > 0"):
+        theory.gradient_descent_trace(lambda w: theory.logistic_loss(w, X, y), np.zeros(2), 0.0, 3)
