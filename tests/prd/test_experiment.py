@@ -31,23 +31,22 @@ def test_gram_matrix_against_its_monte_carlo_estimate_and_its_trace(theory_run):
 def test_theorem1_slope_and_bound(theory_run):
     results = theory_run[0]["results"]
     assert -0.65 <= lookup(results, "thm1.width_slope") <= -0.35  # Theorem 1: m^(-1/2)
-    drift, bound = (np.array(lookup(results, key)) for key in ("thm1.drift_max_final", "thm1.bound_eq13_final"))
-    assert drift.shape == bound.shape == (len(THEORY.widths), THEORY.seeds_per_width)
-    assert np.all(drift <= bound)  # eq. 13 for every run
+    # eq. 13 for every run: it holds at the run closest to its bound
+    assert lookup(results, "thm1.drift_max_at_tightest_eq13") <= lookup(results, "thm1.bound_eq13_at_tightest")
+    assert lookup(results, "thm1.max_ratio_to_bound_eq13") <= 1.0
     # T = 10/λ₀: the supervised residual has fallen by e^{-λ₀T/2} = e^{-5} of its start (‖y‖ ~ √n)
     assert lookup(results, "thm1.final_residual_max") < np.exp(-5.0) * 3.0 * np.sqrt(THEORY.n)
 
 
 def test_theorem2_bound_split_and_computed_verdicts(theory_run):
     results = theory_run[0]["results"]
-    drift, bound = (np.array(lookup(results, key))
-                    for key in ("thm2.drift_max_at_tightest_eq43", "thm2.bound_eq43_at_tightest"))
-    assert drift.shape == (THEORY.seeds_theorem2,) and np.all(drift <= bound)  # eq. 43
-    assert lookup(results, "thm2.max_ratio_to_bound_eq43") == pytest.approx(np.max(drift / bound))
+    # eq. 43 at every seed and checkpoint: it holds where the drift comes closest to it
+    assert lookup(results, "thm2.drift_max_at_tightest_eq43") <= lookup(results, "thm2.bound_eq43_at_tightest")
+    assert lookup(results, "thm2.max_ratio_to_bound_eq43") <= 1.0
     assert lookup(results, "split.max_abs_error") <= 1e-10  # eqs. 52-55 are an identity
     claims = {claim.key: claim for claim in experiment.THEORY_CLAIMS}
     assert verdict(claims["split.max_abs_error"], results).startswith("agrees")
-    assert verdict(claims["thm1.drift_max_final"], results).startswith("holds")
+    assert verdict(claims["thm1.drift_max_at_tightest_eq13"], results).startswith("holds")
     assert verdict(claims["thm2.extra_drift_linear_r2"], results).startswith("measured")
 
 
