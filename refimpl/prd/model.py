@@ -165,15 +165,13 @@ def critic_backward(dout, cache):
 
 
 def _critic_backward(dout, cache):
+    """``dout`` None stands for dout = 1 (L = Σ_p g(y_p)) and skips the two products with it."""
     Y, W, a, Q = cache
     critic_scale = 1.0 / np.sqrt(W.shape[0])
-    G = critic_scale * (Q > 0) * a * dout[:, None]
-    return G @ W, G.T @ Y, critic_scale * (np.maximum(Q, 0.0) * dout[:, None]).sum(axis=0)
-
-
-def _critic_sum_backward(cache):
-    """:func:`_critic_backward` for L = Σ_p g(y_p) (dout = 1)."""
-    return _critic_backward(np.ones(cache[0].shape[0]), cache)
+    G, positive = critic_scale * (Q > 0) * a, np.maximum(Q, 0.0)
+    if dout is not None:
+        G, positive = G * dout[:, None], positive * dout[:, None]
+    return G @ W, G.T @ Y, critic_scale * positive.sum(axis=0)
 
 
 def adversarial_term(X, U, V, W, a):
@@ -252,7 +250,7 @@ def augmented_parts(X, Y, U, V, W, a, backend="numba"):
 def _augmented_parts(X, Y, U, V, W, a, supervised):
     Z = _generator_forward(X, U, V)
     scores, cache = _critic_forward(Z, W, a)
-    critic_input_gradient, dW_adv, da_adv = _critic_sum_backward(cache)  # ∇g(z_p) as rows, ∂L_adv/∂(W, a)
+    critic_input_gradient, dW_adv, da_adv = _critic_backward(None, cache)  # ∇g(z_p) as rows, ∂L_adv/∂(W, a)
     _, dU, dV = _supervised_gradient(X, Y + critic_input_gradient, U, V, supervised)
     loss_sup = 0.5 * float(np.sum((Z - Y) ** 2))
     return AugmentedParts(loss_sup, float(np.sum(scores)), dU, dV, -dW_adv, -da_adv, Z)
@@ -378,8 +376,8 @@ def _critic_objective(Y_real, Z_fake, W, a, penalty, Y_hat):
     n = Y_real.shape[0]
     scores_real, cache_real = _critic_forward(Y_real, W, a)
     scores_fake, cache_fake = _critic_forward(Z_fake, W, a)
-    _, dW_real, da_real = _critic_sum_backward(cache_real)
-    _, dW_fake, da_fake = _critic_sum_backward(cache_fake)
+    _, dW_real, da_real = _critic_backward(None, cache_real)
+    _, dW_fake, da_fake = _critic_backward(None, cache_fake)
     value = float(np.mean(scores_real) - np.mean(scores_fake))
     dW, da = (dW_real - dW_fake) / n, (da_real - da_fake) / n
     if penalty > 0:
