@@ -2,7 +2,8 @@
 
 - :func:`noisy_line`: the tutorial's linear data, y ≈ 5x + 2 on x ∈ [−10, 10] (seed 001);
 - :func:`two_moons`, :func:`spirals`: 2-D binary classification for decision-boundary plots (seed 004);
-- :func:`gaussian_ring`: the mixture of Gaussians on a circle used to test GANs for mode collapse.
+- :func:`gaussian_ring`: the mixture of Gaussians on a circle used to test GANs for mode collapse;
+- :func:`bump_images`: smooth side × side images, sums of Gaussian bumps (seed 000's synthetic d_in = 784 set).
 """
 
 import numpy as np
@@ -78,3 +79,35 @@ def gaussian_ring(rng, n=512, *, modes=8, radius=2.0, std=0.02):
     angle = 2.0 * np.pi * components / modes
     centres = radius * np.column_stack([np.cos(angle), np.sin(angle)])
     return centres + std * rng.standard_normal((n, 2)), components
+
+
+def bump_images(rng, n, *, bumps=3, width=2.5, side=28):
+    r"""Smooth synthetic images: each a sum of ``bumps`` Gaussian bumps at uniformly random places.
+
+    Image p, pixel (i, j), with centres :math:`c_{pb} \sim U[0, \text{side} - 1]^2`:
+
+    .. math:: x_p(i, j) = \sum_{b=1}^{\text{bumps}}
+              \exp\Big(-\frac{(i - c_{pb,1})^2 + (j - c_{pb,2})^2}{2\,\text{width}^2}\Big)
+
+    Each bump is separable (an outer product of two 1-D Gaussians), so every image has rank at most
+    ``bumps``. Seed 000 uses them (``side = 28``) as d_in = 784 inputs whose filters read as images.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n : int ≥ 1, number of images
+    bumps : int ≥ 1, bumps per image
+    width : float > 0, standard deviation of a bump in pixels
+    side : int ≥ 1, images are side × side
+
+    Returns
+    -------
+    images : (n, side²) float64, row p the image p flattened row by row, entries in (0, bumps]
+    """
+    n, bumps = check_int("n", n, minimum=1), check_int("bumps", bumps, minimum=1)
+    side, width = check_int("side", side, minimum=1), check_positive("width", width)
+    grid = np.arange(side)
+    centres = rng.uniform(0, side - 1, size=(n, bumps, 2))
+    rows = np.exp(-((grid[None, None, :] - centres[..., :1]) ** 2) / (2 * width**2))  # (n, bumps, side)
+    columns = np.exp(-((grid[None, None, :] - centres[..., 1:]) ** 2) / (2 * width**2))
+    return np.einsum("nbi,nbj->nij", rows, columns).reshape(n, side * side)

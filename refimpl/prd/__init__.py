@@ -2,13 +2,16 @@
 
 ``model`` (generator, critic, L_sup, L_aug, the PRD split of eqs. 52-55), ``kernels`` (NumPy/numba twins,
 CUDA twins in ``cuda_kernels``), ``flow`` (Euler GDA and ``solve_ivp``), ``theory`` (H∞, Theorems 1-2,
-Bernoulli fit, Jacobian spectrum), ``experiment`` (registered experiments ``prd-theory`` and ``prd-mnist``).
+Bernoulli fit, Jacobian spectrum), ``experiment`` (settings, claims and the registered experiments
+``prd-theory`` and ``prd-mnist``), ``measure`` (their training runs and recorded numbers), ``figures``
+(their plots), ``bench`` (``refimpl bench prd``).
 """
 
 from refimpl.prd import kernels  # noqa: F401  (registers the twins)
 from refimpl.prd.flow import (
                                CriticSettings,
                                Trajectory,
+                               flat_field,
                                integrate_flow,
                                joint_field,
                                train,
@@ -58,6 +61,7 @@ __all__ = [
                                "critic_forward",
                                "critic_objective",
                                "fit_bernoulli",
+                               "flat_field",
                                "generator_forward",
                                "generator_scale",
                                "gradient_penalty",

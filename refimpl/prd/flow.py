@@ -10,20 +10,30 @@ what the experiments run) and, for small problems without projection or penalty,
 through :func:`scipy.integrate.solve_ivp` (:func:`integrate_flow`); the tests check that they agree on
 short horizons. :func:`joint_field` is the flow's vector field on one flat vector, also used for the
 Jacobian spectrum in :mod:`refimpl.prd.theory`.
+
+Validation happens once, at the public entry (:func:`train`, :func:`integrate_flow`, :func:`flat_field`);
+the loops inside call only the unchecked private functions of :mod:`refimpl.prd.model` with the gradient
+kernel looked up before the first step, so stepping through a training step with a debugger stays in
+this file, :mod:`refimpl.prd.model` and the kernel.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from refimpl.core.backend import get_kernel
 from refimpl.core.validate import (
+    as_float_array,
     check_choice,
     check_finite_step,
     check_int,
     check_positive,
+    check_shape,
 )
 from refimpl.prd import model
+from refimpl.prd.kernels import SUPERVISED
 
 
 @dataclass(frozen=True)
@@ -76,21 +86,41 @@ class Trajectory:
 
 def generator_field(X, Y, U, V, W=None, a=None, backend="numba"):
     """The generator's flow −∇L: L_sup when W is None (no diffusion), else L_aug. Returns (L, U̇, V̇)."""
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    return _generator_field(X, Y, U, V, W, a, get_kernel(SUPERVISED, backend))
+
+
+def _generator_field(X, Y, U, V, W, a, supervised):
     if W is None:
-        loss, dU, dV = model.supervised_gradient(X, Y, U, V, backend=backend)
+        loss, dU, dV = model._supervised_gradient(X, Y, U, V, supervised)
     else:
-        loss, dU, dV, _, _ = model.augmented_gradient(X, Y, U, V, W, a, backend=backend)
+        parts = model._augmented_parts(X, Y, U, V, W, a, supervised)
+        loss, dU, dV = parts.loss_sup - parts.loss_adv, parts.dU, parts.dV
     return loss, -dU, -dV
 
 
 def critic_step(rng, Y, Z, W, a, critic, step_size):
-    """One ascent step of the critic on J (with its regulariser); returns the new (W, a)."""
+    """One ascent step of the critic on J (with its regulariser); returns the new (W, a).
+
+    Y : (n, d_out) real samples;  Z : (n, d_out) generator outputs;  W : (m_c, d_out), a : (m_c,);
+    critic : :class:`CriticSettings`;  step_size ≥ 0;  rng draws the gradient penalty's interpolates.
+    """
+    Y, W, a = model.check_critic(Y, W, a)
+    Z = check_shape("Z", as_float_array("Z", Z, ndim=2), Y.shape, described="(n, d_out)", context="to match Y")
+    if not isinstance(critic, CriticSettings):
+        raise TypeError(f"critic must be a CriticSettings; got {type(critic).__name__}")
+    if critic.regulariser == "penalty" and critic.penalty > 0 and rng is None:
+        raise ValueError("a critic with the gradient penalty needs rng for its interpolates")
+    return _critic_step(rng, Y, Z, W, a, critic, check_positive("step_size", step_size, allow_zero=True))
+
+
+def _critic_step(rng, Y, Z, W, a, critic, step_size):
     penalty = critic.penalty if critic.regulariser == "penalty" else 0.0
-    Y_hat = model.interpolates(rng, Y, Z) if penalty > 0 else None
-    _, dW, da = model.critic_objective(Y, Z, W, a, penalty=penalty, Y_hat=Y_hat)
+    Y_hat = model._interpolates(rng, Y, Z) if penalty > 0 else None
+    _, dW, da = model._critic_objective(Y, Z, W, a, penalty, Y_hat)
     W, a = W + step_size * dW, a + step_size * da
     if critic.regulariser == "projection":
-        W = model.project_critic(W, critic.bound)
+        W = model._project_critic(W, critic.bound)
     return W, a
 
 
@@ -113,6 +143,8 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     with ``FloatingPointError`` naming the step where the loss became non-finite.
     backend : the gradient twins, "numpy", "numba" or "cuda" (`refimpl bench prd` says which is faster where)
 
+    Everything is validated here, once; the steps call only unchecked private functions.
+
     Returns
     -------
     :class:`Trajectory`
@@ -122,30 +154,34 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     checkpoints = check_int("checkpoints", checkpoints, minimum=1)
     if adversarial and W is None:
         raise ValueError("adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
+    if critic is not None and not isinstance(critic, CriticSettings):
+        raise TypeError(f"critic must be a CriticSettings or None; got {type(critic).__name__}")
     training_critic = adversarial and critic is not None and critic.rate > 0
     if training_critic and critic.regulariser == "penalty" and rng is None:
         raise ValueError("a critic with the gradient penalty needs rng for its interpolates")
     if training_critic and critic.regulariser == "projection":
-        W = model.project_critic(W, critic.bound)
+        W = model._project_critic(W, critic.bound)
     rows = _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic if training_critic else None, train_V, rng,
-                  checkpoints, backend, progress)
+                  checkpoints, get_kernel(SUPERVISED, backend), progress)
     columns = list(zip(*rows[:-1]))
     arrays = [np.array(c) for c in columns[:-1]] + [np.stack(columns[-1])]
     return Trajectory(*arrays, *rows[-1])
 
 
-def _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic, train_V, rng, checkpoints, backend, progress):
-    """The loop of :func:`train`; returns the checkpoint rows and, last, the final (U, V, W, a)."""
+def _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic, train_V, rng, checkpoints, supervised, progress):
+    """The loop of :func:`train` (its arguments validated, ``supervised`` the kernel function); returns the
+    checkpoint rows and, last, the final (U, V, W, a)."""
     U0, V0 = U.copy(), V.copy()
     record_at = set(np.unique(np.linspace(0, steps, checkpoints + 1).astype(int)).tolist())
     rows = []
     loop = range(steps + 1) if progress is None else progress(range(steps + 1))
     for step in loop:
         if adversarial:
-            loss_sup, loss_adv, dU, dV, _, _, Z = model.augmented_parts(X, Y, U, V, W, a, backend=backend)
+            loss_sup, loss_adv, dU, dV, _, _, Z = model._augmented_parts(X, Y, U, V, W, a, supervised)
         else:
-            (loss_sup, dU, dV), loss_adv = model.supervised_gradient(X, Y, U, V, backend=backend), 0.0
-        check_finite_step(step, steps, loss_sup=loss_sup, loss_adv=loss_adv)  # 0-based step, as the foundation
+            (loss_sup, dU, dV), loss_adv = model._supervised_gradient(X, Y, U, V, supervised), 0.0
+        if not (math.isfinite(loss_sup) and math.isfinite(loss_adv)):  # the check only builds the message
+            check_finite_step(step, steps, loss_sup=loss_sup, loss_adv=loss_adv)  # 0-based step, as the foundation
         if step in record_at:
             neuron_drift = np.linalg.norm(U - U0, axis=1)
             rows.append((step * dt, neuron_drift.max(), neuron_drift.mean(), np.linalg.norm(U - U0),
@@ -154,7 +190,7 @@ def _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic, train_V, rng, check
             break
         if critic is not None:  # simultaneous descent-ascent: both players see the same (U, V, W, a)
             for _ in range(critic.steps):
-                W, a = critic_step(rng, Y, Z, W, a, critic, critic.rate * dt)
+                W, a = _critic_step(rng, Y, Z, W, a, critic, critic.rate * dt)
         U = U - dt * dU
         if train_V:
             V = V - dt * dV
@@ -168,12 +204,23 @@ def pack(*arrays):
 
 
 def unpack(vector, shapes):
+    """Split a flat vector into arrays of the given shapes (views of ``vector``); undoes :func:`pack`."""
     out, start = [], 0
     for shape in shapes:
         size = int(np.prod(shape))
         out.append(vector[start:start + size].reshape(shape))
         start += size
     return out
+
+
+def _check_epsilon(epsilon, penalty, moving, n):
+    """The fixed interpolation weights (n, 1), needed when a moving critic has a gradient penalty."""
+    if penalty == 0 or not moving:
+        return epsilon
+    if epsilon is None:
+        raise ValueError("a moving critic with penalty > 0 needs epsilon (n, 1), the fixed interpolation weights")
+    return check_shape("epsilon", as_float_array("epsilon", epsilon, ndim=2), (n, 1), described="(n, 1)",
+                       context=f"to match X with n = {n}")
 
 
 def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=True, frozen=None, penalty=0.0,
@@ -184,25 +231,64 @@ def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=T
     ``adversarial``, is ``frozen = (W, a)``) or (U, V, W, a) when the critic moves with the flow.
     ``penalty`` > 0 adds the gradient penalty at fixed interpolates :math:`\epsilon_p y_p + (1-\epsilon_p) z_p`
     (``epsilon`` (n, 1)), so that the field is deterministic. Returns the flat time derivative.
+    Validated at every call; loops that evaluate the field many times use :func:`flat_field`.
     """
     critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
     penalty = check_positive("penalty", penalty, allow_zero=True)
     size = sum(int(np.prod(shape)) for shape in shapes)
     if np.shape(vector) != (size,):
         raise ValueError(f"vector must have shape ({size},) to match shapes {list(shapes)}; got {np.shape(vector)}")
-    if penalty > 0 and len(shapes) == 4 and epsilon is None:
-        raise ValueError("joint_field with penalty > 0 needs epsilon (n, 1), the fixed interpolation weights")
+    moving = len(shapes) == 4
+    vector = as_float_array("vector", vector, ndim=1)
+    parts = unpack(vector, shapes)
+    W, a = (parts[2], parts[3]) if moving else (frozen if frozen is not None else (None, None))
+    X, _, _, Y, W, a = model.check_problem(X, parts[0], parts[1], Y=Y, W=W, a=a)
+    epsilon = _check_epsilon(epsilon, penalty, moving, X.shape[0])
+    return _joint_field(vector, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate, train_V=train_V,
+                        frozen=(W, a), penalty=penalty, epsilon=epsilon, supervised=get_kernel(SUPERVISED, backend))
+
+
+def _joint_field(vector, X, Y, shapes, *, adversarial, critic_rate, train_V, frozen, penalty, epsilon, supervised):
     parts = unpack(vector, shapes)
     U, V = parts[0], parts[1]
-    W, a = (parts[2], parts[3]) if len(parts) == 4 else (frozen if frozen is not None else (None, None))
-    _, dU, dV = generator_field(X, Y, U, V, W if adversarial else None, a, backend=backend)
+    W, a = (parts[2], parts[3]) if len(parts) == 4 else frozen
+    _, dU, dV = _generator_field(X, Y, U, V, W if adversarial else None, a, supervised)
     derivatives = [dU, dV if train_V else np.zeros_like(dV)]
     if len(parts) == 4:
-        Z = model.generator_forward(X, U, V)
+        Z = model._generator_forward(X, U, V)
         Y_hat = epsilon * Y + (1.0 - epsilon) * Z if penalty > 0 else None
-        _, dW, da = model.critic_objective(Y, Z, W, a, penalty=penalty, Y_hat=Y_hat)
+        _, dW, da = model._critic_objective(Y, Z, W, a, penalty, Y_hat)
         derivatives += [critic_rate * dW, critic_rate * da]
     return pack(*derivatives)
+
+
+def flat_field(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, train_V=True, penalty=0.0, epsilon=None,
+               backend="numpy"):
+    """The field of :func:`joint_field` at the problem (X, Y), validated once, for loops that evaluate it many
+    times (``solve_ivp``, a finite-difference Jacobian).
+
+    The critic moves with the flow (state (U, V, W, a)) when ``adversarial`` and ``critic_rate`` > 0, else it
+    is frozen (state (U, V); with ``adversarial`` the critic (W, a) is a constant of the field).
+
+    Returns
+    -------
+    field : function, flat state (k,) → its unchecked time derivative (k,)
+    state : (k,), the flat initial state ``pack(U, V[, W, a])``
+    shapes : list of the shapes of the state's arrays
+    """
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    if adversarial and W is None:
+        raise ValueError("adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
+    critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
+    penalty = check_positive("penalty", penalty, allow_zero=True)
+    moving = adversarial and critic_rate > 0
+    epsilon = _check_epsilon(epsilon, penalty, moving, X.shape[0])
+    state = [U, V, W, a] if moving else [U, V]
+    shapes = [v.shape for v in state]
+    settings = dict(adversarial=adversarial, critic_rate=critic_rate, train_V=train_V,
+                    frozen=(W, a) if adversarial and not moving else (None, None), penalty=penalty, epsilon=epsilon,
+                    supervised=get_kernel(SUPERVISED, backend))
+    return (lambda vector: _joint_field(vector, X, Y, shapes, **settings)), pack(*state), shapes
 
 
 def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rate=0.0, train_V=True,
@@ -210,18 +296,13 @@ def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rat
     """The continuous flow of :func:`joint_field` by ``solve_ivp`` (RK45) up to ``t_end``, for small problems.
 
     The critic moves (ascent at ``critic_rate``, no regulariser) when ``critic_rate`` > 0, else stays
-    frozen. Returns (times, list of states), each state a list [U, V] or [U, V, W, a].
+    frozen. Validated once (:func:`flat_field`). Returns (times, list of states), each state a list
+    [U, V] or [U, V, W, a].
     """
-    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    field, state, shapes = flat_field(X, Y, U, V, adversarial=adversarial, W=W, a=a, critic_rate=critic_rate,
+                                      train_V=train_V)
     t_end = check_positive("t_end", t_end)
-    critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
-    moving_critic = adversarial and critic_rate > 0
-    state = [U, V, W, a] if moving_critic else [U, V]
-    shapes = [v.shape for v in state]
-    frozen = (W, a) if adversarial and not moving_critic else None
-    solution = solve_ivp(lambda t, y: joint_field(y, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate,
-                                                  train_V=train_V, frozen=frozen),
-                         (0.0, t_end), pack(*state), t_eval=t_eval, rtol=rtol, atol=atol)
+    solution = solve_ivp(lambda t, y: field(y), (0.0, t_end), state, t_eval=t_eval, rtol=rtol, atol=atol)
     if not solution.success:
         raise RuntimeError(f"solve_ivp failed: {solution.message}")
     return solution.t, [unpack(y, shapes) for y in solution.y.T]

@@ -26,6 +26,15 @@ Laplacian, "diffusion" is only the paper's name for the adversarial part (p. 4).
 Layout: samples are rows (X (n, d_in), Y (n, d_out)), the transpose of the paper's X (d_in, n), so that
 the supervised part is exactly :func:`refimpl.core.kernels.two_layer_squared_error_gradient` with
 scale :math:`s = 1/\sqrt{d_{out} m}`.
+
+Every public function validates its arguments once (:func:`check_problem`, :func:`check_critic`) and
+then calls an unchecked private counterpart (``_generator_forward``, ``_augmented_parts``, ...);
+the training loops of :mod:`refimpl.prd.flow` validate before the loop and call only those private
+functions inside it, with the gradient kernel already looked up.
+
+The critic is a layer pair in the convention of :mod:`refimpl.core.layers`: :func:`critic_forward`
+returns (scores, cache), :func:`critic_backward` takes (dout, cache) and returns the gradients in the
+order of the forward's arrays (dY, dW, da).
 """
 
 from dataclasses import dataclass
@@ -36,9 +45,7 @@ import numpy as np
 from refimpl.core.backend import get_kernel
 from refimpl.core.kernels import check_two_layer_problem
 from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
-
-SUPERVISED_KERNEL = "two_layer_squared_error_gradient"  # the core kernel (refimpl.core.kernels.KERNEL)
-ADVERSARIAL_KERNEL = "prd_adversarial_gradient"
+from refimpl.prd.kernels import ADVERSARIAL, SUPERVISED
 
 
 # ----------------------------------------------------------------------------------------------- setup
@@ -86,17 +93,6 @@ def check_problem(X, U, V, Y=None, W=None, a=None):
     return X, U, V, Y, W, a
 
 
-# ------------------------------------------------------------------------------------- forward passes
-def generator_forward(X, U, V):
-    r"""f(x_p) for every row of X (eq. 1).
-
-    .. math:: Z = s\, \sigma(X U^\top) V^\top, \quad s = 1/\sqrt{d_{out} m}
-
-    X : (n, d_in), U : (m, d_in), V : (d_out, m)  →  Z : (n, d_out)
-    """
-    return generator_scale(V.shape[0], U.shape[0]) * np.maximum(X @ U.T, 0.0) @ V.T
-
-
 def check_critic(Y, W, a, name="Y"):
     """Validate critic inputs Y (n, d_out), W (m_c, d_out), a (m_c,); returns them as float64 arrays."""
     W = as_float_array("W", W, ndim=2)
@@ -108,29 +104,74 @@ def check_critic(Y, W, a, name="Y"):
     return Y, W, a
 
 
-def critic_forward(Y, W, a):
-    r"""Critic scores :math:`g(y_p) = a^\top \sigma(W y_p)/\sqrt{m_c}`.
+def _check_like(name, array, reference, reference_name):
+    """``array`` as a float64 array of the shape of ``reference`` (n, d_out), or raise naming both."""
+    return check_shape(name, as_float_array(name, array, ndim=2), reference.shape, described="(n, d_out)",
+                       context=f"to match {reference_name}")
 
-    Y : (n, d_out), W : (m_c, d_out), a : (m_c,)  →  (n,)
+
+# ------------------------------------------------------------------------------------- forward passes
+def generator_forward(X, U, V):
+    r"""f(x_p) for every row of X (eq. 1).
+
+    .. math:: Z = s\, \sigma(X U^\top) V^\top, \quad s = 1/\sqrt{d_{out} m}
+
+    X : (n, d_in), U : (m, d_in), V : (d_out, m)  →  Z : (n, d_out)
+    """
+    X, U, V, _, _, _ = check_problem(X, U, V)
+    return _generator_forward(X, U, V)
+
+
+def _generator_forward(X, U, V):
+    return generator_scale(V.shape[0], U.shape[0]) * np.maximum(X @ U.T, 0.0) @ V.T
+
+
+def critic_forward(Y, W, a):
+    r"""Critic scores :math:`g(y_p) = a^\top \sigma(W y_p)/\sqrt{m_c}` (p. 2 of the paper).
+
+    Parameters
+    ----------
+    Y : (n, d_out)      W : (m_c, d_out)      a : (m_c,)
+
+    Returns
+    -------
+    scores : (n,)
+    cache : (Y, W, a, Q) with Q = Y Wᵀ (n, m_c), what :func:`critic_backward` needs
     """
     Y, W, a = check_critic(Y, W, a)
-    return np.maximum(Y @ W.T, 0.0) @ a / np.sqrt(W.shape[0])
+    return _critic_forward(Y, W, a)
 
 
-def critic_backward(Y, W, a):
-    r"""Gradients of :math:`S = \sum_p g(y_p)` with respect to Y, W and a.
-
-    With :math:`c = 1/\sqrt{m_c}`, :math:`Q = Y W^\top` and :math:`G = c\, 1\{Q > 0\} \odot a`:
-
-    .. math:: \partial S/\partial Y = G W, \quad \partial S/\partial W = G^\top Y,
-              \quad \partial S/\partial a = c \textstyle\sum_p \sigma(Q_{p,:})
-
-    Returns dY (n, d_out), dW (m_c, d_out), da (m_c,).
-    """
-    critic_scale = 1.0 / np.sqrt(W.shape[0])
+def _critic_forward(Y, W, a):
     Q = Y @ W.T
-    G = critic_scale * (Q > 0) * a
-    return G @ W, G.T @ Y, critic_scale * np.maximum(Q, 0.0).sum(axis=0)
+    return np.maximum(Q, 0.0) @ a / np.sqrt(W.shape[0]), (Y, W, a, Q)
+
+
+def critic_backward(dout, cache):
+    r"""Gradients of a loss L given ``dout`` = ∂L/∂g(y_p), shape (n,), and the cache of :func:`critic_forward`.
+
+    With :math:`c = 1/\sqrt{m_c}`, :math:`Q = Y W^\top` and
+    :math:`G_{pr} = c\, \mathrm{dout}_p\, 1\{Q_{pr} > 0\}\, a_r`:
+
+    .. math:: \partial L/\partial Y = G W, \quad \partial L/\partial W = G^\top Y,
+              \quad \partial L/\partial a = c \textstyle\sum_p \mathrm{dout}_p\, \sigma(Q_{p,:})
+
+    (``dout`` = 1 gives the gradients of :math:`\sum_p g(y_p)`.) Returns dY (n, d_out), dW (m_c, d_out), da (m_c,).
+    """
+    n = cache[0].shape[0]
+    dout = check_shape("dout", as_float_array("dout", dout, ndim=1), (n,), described="(n,)",
+                       context=f"to match the forward's Y with n = {n}")
+    return _critic_backward(dout, cache)
+
+
+def _critic_backward(dout, cache):
+    """``dout`` None stands for dout = 1 (L = Σ_p g(y_p)) and skips the two products with it."""
+    Y, W, a, Q = cache
+    critic_scale = 1.0 / np.sqrt(W.shape[0])
+    G, positive = critic_scale * (Q > 0) * a, np.maximum(Q, 0.0)
+    if dout is not None:
+        G, positive = G * dout[:, None], positive * dout[:, None]
+    return G @ W, G.T @ Y, critic_scale * positive.sum(axis=0)
 
 
 def adversarial_term(X, U, V, W, a):
@@ -138,6 +179,7 @@ def adversarial_term(X, U, V, W, a):
 
     .. math:: L_{adv} = \frac{1}{\sqrt{m\, m_c}\sqrt{d_{out}}} \sum_p a^\top \sigma(W V \sigma(U x_p))
     """
+    X, U, V, _, W, a = check_problem(X, U, V, W=W, a=a)
     m, m_c, d_out = U.shape[0], W.shape[0], V.shape[0]
     inner = np.maximum(X @ U.T, 0.0) @ V.T @ W.T  # rows: W V σ(U x_p)
     return float(np.sum(np.maximum(inner, 0.0) @ a)) / (np.sqrt(m * m_c) * np.sqrt(d_out))
@@ -150,7 +192,12 @@ def supervised_gradient(X, Y, U, V, backend="numba"):
     The shared core kernel with :math:`s = 1/\sqrt{d_{out} m}`; ``backend`` "numpy", "numba" or "cuda".
     """
     X, U, V, Y, _, _ = check_problem(X, U, V, Y=Y)
-    return get_kernel(SUPERVISED_KERNEL, backend)(X, Y, U, V, generator_scale(V.shape[0], U.shape[0]))
+    return _supervised_gradient(X, Y, U, V, get_kernel(SUPERVISED, backend))
+
+
+def _supervised_gradient(X, Y, U, V, supervised):
+    """``supervised`` is the kernel function of :data:`refimpl.prd.kernels.SUPERVISED`, already looked up."""
+    return supervised(X, Y, U, V, generator_scale(V.shape[0], U.shape[0]))
 
 
 def adversarial_gradient(X, U, V, W, a, backend="numba"):
@@ -168,7 +215,7 @@ def adversarial_gradient(X, U, V, W, a, backend="numba"):
     Returns (L_adv, dU (m, d_in), dV (d_out, m), dW (m_c, d_out), da (m_c,)).
     """
     X, U, V, _, W, a = check_problem(X, U, V, W=W, a=a)
-    kernel = get_kernel(ADVERSARIAL_KERNEL, backend)
+    kernel = get_kernel(ADVERSARIAL, backend)
     return kernel(X, U, V, W, a, generator_scale(V.shape[0], U.shape[0]), 1.0 / np.sqrt(W.shape[0]))
 
 
@@ -197,13 +244,16 @@ def augmented_parts(X, Y, U, V, W, a, backend="numba"):
     :func:`supervised_gradient` and :func:`adversarial_gradient`.
     """
     X, U, V, Y, W, a = check_problem(X, U, V, Y=Y, W=W, a=a)
-    Z = generator_forward(X, U, V)
-    critic_input_gradient, dW_adv, da_adv = critic_backward(Z, W, a)  # ∇g(z_p) as rows, ∂L_adv/∂(W, a)
-    _, dU, dV = get_kernel(SUPERVISED_KERNEL, backend)(X, Y + critic_input_gradient, U, V,
-                                                      generator_scale(V.shape[0], U.shape[0]))
+    return _augmented_parts(X, Y, U, V, W, a, get_kernel(SUPERVISED, backend))
+
+
+def _augmented_parts(X, Y, U, V, W, a, supervised):
+    Z = _generator_forward(X, U, V)
+    scores, cache = _critic_forward(Z, W, a)
+    critic_input_gradient, dW_adv, da_adv = _critic_backward(None, cache)  # ∇g(z_p) as rows, ∂L_adv/∂(W, a)
+    _, dU, dV = _supervised_gradient(X, Y + critic_input_gradient, U, V, supervised)
     loss_sup = 0.5 * float(np.sum((Z - Y) ** 2))
-    loss_adv = float(np.sum(critic_forward(Z, W, a)))
-    return AugmentedParts(loss_sup, loss_adv, dU, dV, -dW_adv, -da_adv, Z)
+    return AugmentedParts(loss_sup, float(np.sum(scores)), dU, dV, -dW_adv, -da_adv, Z)
 
 
 def augmented_gradient(X, Y, U, V, W, a, backend="numba"):
@@ -253,7 +303,7 @@ def prd_split(X, Y, U, V, W, a):
     m, d_out = U.shape[0], V.shape[0]
     reaction_scale = 1.0 / np.sqrt(d_out * m)
     diffusion_scale = 1.0 / (np.sqrt(m * W.shape[0]) * np.sqrt(d_out))
-    residual = Y - generator_forward(X, U, V)  # rows y_p - z_p
+    residual = Y - _generator_forward(X, U, V)  # rows y_p - z_p
     pre_activation = X @ U.T  # u_j^T x_p at [p, j]
     critic_mask = (np.maximum(pre_activation, 0.0) @ V.T @ W.T) >= 0  # δ_p, rows of W V σ(U x_p) ≥ 0
     critic_direction = (critic_mask * a) @ W  # row p: a^T diag(δ_p) W, (n, d_out)
@@ -286,6 +336,10 @@ def gradient_penalty(Y_hat, W, a):
     Y_hat : (n, d_out) points where the penalty is taken. Returns (P, dW (m_c, d_out), da (m_c,)).
     """
     Y_hat, W, a = check_critic(Y_hat, W, a, name="Y_hat")
+    return _gradient_penalty(Y_hat, W, a)
+
+
+def _gradient_penalty(Y_hat, W, a):
     n = Y_hat.shape[0]
     critic_scale = 1.0 / np.sqrt(W.shape[0])
     active = (Y_hat @ W.T > 0).astype(np.float64)  # δ, (n, m_c)
@@ -309,27 +363,39 @@ def critic_objective(Y_real, Z_fake, W, a, penalty=0.0, Y_hat=None):
     Returns (J, dJ/dW, dJ/da).
     """
     Y_real, W, a = check_critic(Y_real, W, a, name="Y_real")
-    Z_fake = check_shape("Z_fake", as_float_array("Z_fake", Z_fake, ndim=2), Y_real.shape, described="(n, d_out)",
-                         context="to match Y_real")
+    Z_fake = _check_like("Z_fake", Z_fake, Y_real, "Y_real")
     penalty = check_positive("penalty", penalty, allow_zero=True)
-    n = Y_real.shape[0]
-    _, dW_real, da_real = critic_backward(Y_real, W, a)
-    _, dW_fake, da_fake = critic_backward(Z_fake, W, a)
-    value = float(np.mean(critic_forward(Y_real, W, a)) - np.mean(critic_forward(Z_fake, W, a)))
-    dW, da = (dW_real - dW_fake) / n, (da_real - da_fake) / n
     if penalty > 0:
         if Y_hat is None:
             raise ValueError(f"critic_objective with penalty = {penalty} > 0 needs the interpolates Y_hat (n, d_out)")
-        value_penalty, dW_penalty, da_penalty = gradient_penalty(Y_hat, W, a)
+        Y_hat, _, _ = check_critic(Y_hat, W, a, name="Y_hat")
+    return _critic_objective(Y_real, Z_fake, W, a, penalty, Y_hat)
+
+
+def _critic_objective(Y_real, Z_fake, W, a, penalty, Y_hat):
+    n = Y_real.shape[0]
+    scores_real, cache_real = _critic_forward(Y_real, W, a)
+    scores_fake, cache_fake = _critic_forward(Z_fake, W, a)
+    _, dW_real, da_real = _critic_backward(None, cache_real)
+    _, dW_fake, da_fake = _critic_backward(None, cache_fake)
+    value = float(np.mean(scores_real) - np.mean(scores_fake))
+    dW, da = (dW_real - dW_fake) / n, (da_real - da_fake) / n
+    if penalty > 0:
+        value_penalty, dW_penalty, da_penalty = _gradient_penalty(Y_hat, W, a)
         value, dW, da = value - penalty * value_penalty, dW - penalty * dW_penalty, da - penalty * da_penalty
     return value, dW, da
 
 
 def interpolates(rng, Y_real, Z_fake):
-    r"""WGAN-GP sample points :math:`\hat y_p = \epsilon_p y_p + (1 - \epsilon_p) z_p`, :math:`\epsilon_p \sim U(0, 1)`."""
+    r"""WGAN-GP sample points :math:`\hat y_p = \epsilon_p y_p + (1 - \epsilon_p) z_p`, :math:`\epsilon_p \sim U(0, 1)`.
+
+    Y_real, Z_fake : (n, d_out). Returns Y_hat (n, d_out); draws n uniforms from ``rng``.
+    """
     Y_real = as_float_array("Y_real", Y_real, ndim=2)
-    Z_fake = check_shape("Z_fake", as_float_array("Z_fake", Z_fake, ndim=2), Y_real.shape, described="(n, d_out)",
-                         context="to match Y_real")
+    return _interpolates(rng, Y_real, _check_like("Z_fake", Z_fake, Y_real, "Y_real"))
+
+
+def _interpolates(rng, Y_real, Z_fake):
     epsilon = rng.uniform(size=(Y_real.shape[0], 1))
     return epsilon * Y_real + (1.0 - epsilon) * Z_fake
 
@@ -338,7 +404,9 @@ def project_critic(W, bound):
     r"""Project W onto :math:`\|W\|_F \le L` (Theorem 2's :math:`\|w\|_2 \le L` for d_out = 1).
 
     W : (m_c, d_out), bound : L > 0. Returns a new array."""
-    W = as_float_array("W", W, ndim=2)
-    bound = check_positive("bound", bound)
+    return _project_critic(as_float_array("W", W, ndim=2), check_positive("bound", bound))
+
+
+def _project_critic(W, bound):
     norm = np.linalg.norm(W)
     return W * min(1.0, bound / norm) if norm > 0 else W.copy()

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
-from refimpl.prd import flow, model
+from refimpl.prd import flow
 
 
 def _unit_rows(X):
@@ -43,6 +43,13 @@ def gram_finite(X, U):
 
     X : (n, d_in), U : (m, d_in) → (n, n). Averaged over many Gaussian U it is the Monte Carlo estimate of H∞.
     """
+    X = as_float_array("X", X, ndim=2)
+    U = check_shape("U", as_float_array("U", U, ndim=2), (None, X.shape[1]), described="(m, d_in)",
+                    context=f"to match X with d_in = {X.shape[1]}")
+    return _gram_finite(X, U)
+
+
+def _gram_finite(X, U):
     active = (X @ U.T >= 0).astype(np.float64)  # (n, m)
     return (X @ X.T) * (active @ active.T) / U.shape[0]
 
@@ -54,7 +61,7 @@ def gram_monte_carlo(rng, X, samples, batch=4096):
     total, done = np.zeros((X.shape[0], X.shape[0])), 0
     while done < samples:
         size = min(batch, samples - done)
-        total += gram_finite(X, rng.standard_normal((size, X.shape[1]))) * size
+        total += _gram_finite(X, rng.standard_normal((size, X.shape[1]))) * size
         done += size
     return total / samples
 
@@ -66,6 +73,7 @@ def lambda0(H):
 
 def theorem1_bound(t, n, m, lambda_0, residual_0):
     r"""Eq. 13: :math:`\|u_j(t) - u_j(0)\| \le \frac{2\sqrt n \|z(0) - y\|}{\sqrt m \lambda_0}(1 - e^{-\lambda_0 t/2})`."""
+    n, m, lambda_0, residual_0 = _check_bound_constants(n, m, lambda_0, residual_0)
     return 2.0 * np.sqrt(n) * residual_0 / (np.sqrt(m) * lambda_0) * (1.0 - np.exp(-0.5 * lambda_0 * np.asarray(t)))
 
 
@@ -75,23 +83,19 @@ def theorem2_bound(t, n, m, lambda_0, residual_0, L, delta, kappa):
     .. math:: \frac{2\sqrt n(\|z(0)-y\| - \kappa\mu)}{\sqrt m \lambda_0}(1 - e^{-\lambda_0 t/2})
               + \frac{\mu(1 + \kappa\sqrt n)}{\sqrt m}\, t
     """
+    n, m, lambda_0, residual_0 = _check_bound_constants(n, m, lambda_0, residual_0)
+    L, kappa = check_positive("L", L, allow_zero=True), check_positive("kappa", kappa)
+    if not 0 < check_positive("delta", delta) <= 1:
+        raise ValueError(f"delta must be a probability in (0, 1]; got {delta!r}")
     mu = L * n * np.sqrt(2.0 * np.log(2.0 / delta)) / np.sqrt(m)
     t = np.asarray(t)
     return (2.0 * np.sqrt(n) * (residual_0 - kappa * mu) / (np.sqrt(m) * lambda_0) * (1.0 - np.exp(-0.5 * lambda_0 * t))
             + mu * (1.0 + kappa * np.sqrt(n)) / np.sqrt(m) * t)
 
 
-def loglog_slope(x, y):
-    """Least-squares slope of log y against log x (the exponent of a power law)."""
-    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
-
-
-def linear_fit(t, y):
-    """Slope, intercept and R² of the least-squares line through (t, y)."""
-    slope, intercept = np.polyfit(t, y, 1)
-    residual = y - (slope * t + intercept)
-    total = np.sum((y - np.mean(y)) ** 2)
-    return float(slope), float(intercept), float(1.0 - np.sum(residual**2) / total) if total > 0 else 1.0
+def _check_bound_constants(n, m, lambda_0, residual_0):
+    return (check_int("n", n, minimum=1), check_int("m", m, minimum=1), check_positive("lambda_0", lambda_0),
+            check_positive("residual_0", residual_0, allow_zero=True))
 
 
 @dataclass(frozen=True)
@@ -172,17 +176,12 @@ def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.
     Only for small problems (the Jacobian is dense, size of all parameters squared).
     """
     check_positive("h", h)
-    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
     if adversarial and W is None:
         raise ValueError("jacobian_spectrum with adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
-    critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
-    moving = adversarial and critic_rate > 0
-    state = [U, V, W, a] if moving else [U, V]
-    shapes = [v.shape for v in state]
-    frozen = (W, a) if adversarial and not moving else None
-    J = jacobian(lambda y: flow.joint_field(y, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate,
-                                            frozen=frozen, penalty=penalty, epsilon=epsilon), flow.pack(*state), h=h)
-    return spectrum_of(J, U.size, V.size, tolerance=tolerance)
+    field, state, shapes = flow.flat_field(X, Y, U, V, adversarial=adversarial, W=W, a=a, critic_rate=critic_rate,
+                                           penalty=penalty, epsilon=epsilon)
+    J = jacobian(field, state, h=h)
+    return spectrum_of(J, int(np.prod(shapes[0])), int(np.prod(shapes[1])), tolerance=tolerance)
 
 
 def spectrum_of(J, size_U, size_V, tolerance=1e-6):

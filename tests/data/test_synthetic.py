@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refimpl.data import gaussian_ring, noisy_line, spirals, two_moons
+from refimpl.data import bump_images, gaussian_ring, noisy_line, spirals, two_moons
 
 
 def test_noiseless_line_is_the_slides_table():
@@ -38,3 +38,24 @@ def test_bad_arguments_are_named():
         noisy_line(rng, noise=-0.1)
     with pytest.raises(TypeError, match="modes must be an integer"):
         gaussian_ring(rng, modes=2.5)
+
+
+@given(st.integers(1, 4), st.floats(0.8, 4.0), st.integers(0, 2**32 - 1))
+def test_bump_images_are_seeded_sums_of_separable_bumps(bumps, width, seed):
+    """Each image is a sum of ``bumps`` separable Gaussians: positive, at most ``bumps``, rank ≤ ``bumps``,
+    and its largest pixel is within half a pixel (per axis) of a bump's centre, so ≥ exp(−1/(4 width²))."""
+    images = bump_images(np.random.default_rng(seed), 5, bumps=bumps, width=width, side=12)
+    np.testing.assert_array_equal(images, bump_images(np.random.default_rng(seed), 5, bumps=bumps, width=width,
+                                                      side=12))
+    assert images.shape == (5, 144) and np.all(images > 0) and np.all(images <= bumps + 1e-12)
+    assert np.all(images.max(axis=1) >= np.exp(-1.0 / (4 * width**2)) - 1e-12)
+    for image in images:
+        assert np.linalg.matrix_rank(image.reshape(12, 12), tol=1e-9 * image.max()) <= bumps
+
+
+def test_bump_images_refuse_bad_arguments():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="width must be > 0; got 0.0"):
+        bump_images(rng, 3, width=0.0)
+    with pytest.raises(ValueError, match="bumps must be >= 1; got 0"):
+        bump_images(rng, 3, bumps=0)

@@ -119,3 +119,44 @@ def test_no_function_mutates_its_inputs(problem, backend):
                    rng=np.random.default_rng(0), checkpoints=1, backend=backend)
     for original, now in zip(before, (X, Y, U, V, W, a), strict=True):
         np.testing.assert_array_equal(now, original)
+
+
+def test_training_validates_once_before_the_loop(rng, monkeypatch):
+    """Public entry points validate; the steps call only unchecked private functions: the number of
+    array checks of one flow.train does not grow with the number of steps."""
+    from refimpl.core import kernels as core_kernels
+    from refimpl.core import validate
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return validate.as_float_array(*args, **kwargs)
+
+    for module in (model, flow, core_kernels):
+        monkeypatch.setattr(module, "as_float_array", counting)
+    X, Y, U, V, W, a = small_problem(rng)
+    counts = {}
+    for steps in (2, 20):
+        calls.clear()
+        for regulariser in ("penalty", "projection"):
+            flow.train(X, Y, U, V, dt=0.01, steps=steps, adversarial=True, W=W, a=a, rng=np.random.default_rng(0),
+                       critic=flow.CriticSettings(rate=0.5, regulariser=regulariser), checkpoints=1)
+        flow.train(X, Y, U, V, dt=0.01, steps=steps, adversarial=False, checkpoints=1)
+        counts[steps] = len(calls)
+    assert counts[2] == counts[20] > 0
+
+
+def test_flat_field_is_the_joint_field(rng):
+    X, Y, U, V, W, a = small_problem(rng)
+    epsilon = rng.uniform(size=(X.shape[0], 1))
+    field, state, shapes = flow.flat_field(X, Y, U, V, adversarial=True, W=W, a=a, critic_rate=0.5, penalty=2.0,
+                                           epsilon=epsilon)
+    np.testing.assert_array_equal(field(state), flow.joint_field(state, X, Y, shapes, adversarial=True,
+                                                                 critic_rate=0.5, penalty=2.0, epsilon=epsilon))
+    with pytest.raises(ValueError, match="needs epsilon"):
+        flow.flat_field(X, Y, U, V, adversarial=True, W=W, a=a, critic_rate=0.5, penalty=2.0)
+    with pytest.raises(ValueError, match=r"epsilon must have shape \(n, 1\)"):
+        flow.flat_field(X, Y, U, V, adversarial=True, W=W, a=a, critic_rate=0.5, penalty=2.0, epsilon=epsilon[1:])
+    with pytest.raises(ValueError, match="adversarial=True needs"):
+        flow.flat_field(X, Y, U, V, adversarial=True)

@@ -42,7 +42,7 @@ def test_augmented_gradient_matches_finite_differences_for_U_V_W_a(problem):
 @given(problems())
 def test_adversarial_term_is_the_critic_score_of_the_generator_outputs(problem):
     X, _, U, V, W, a = problem
-    scores = model.critic_forward(model.generator_forward(X, U, V), W, a)
+    scores, _ = model.critic_forward(model.generator_forward(X, U, V), W, a)
     value = model.adversarial_term(X, U, V, W, a)
     scale = max(1.0, float(np.sum(np.abs(scores))))
     assert value == pytest.approx(float(np.sum(scores)), abs=1e-12 * scale)
@@ -86,6 +86,24 @@ def test_prd_split_detects_the_indicator_typo_of_eq_39(rng):
     np.testing.assert_allclose(model.prd_split(X, rng.standard_normal((6, 3)), U, V, W, a).diffusion_u, right,
                                rtol=1e-10, atol=tolerance)
     assert np.abs(wrong - dU_adv).max() > 1e3 * tolerance
+
+
+@settings(max_examples=25)
+@given(problems(), st.data())
+def test_critic_backward_matches_finite_differences_for_any_upstream_gradient(problem, data):
+    """The critic as a layer pair: L = Σ_p dout_p g(y_p); critic_backward(dout, cache) = (∂L/∂Y, ∂L/∂W, ∂L/∂a)."""
+    _, Y, _, _, W, a = problem
+    dout = data.draw(arrays((Y.shape[0],)))
+    scores, cache = model.critic_forward(Y, W, a)
+    gradients = model.critic_backward(dout, cache)
+    assert [g.shape for g in gradients] == [Y.shape, W.shape, a.shape]
+
+    def loss(Y, W, a):
+        return float(dout @ (np.maximum(Y @ W.T, 0.0) @ a)) / np.sqrt(W.shape[0])
+
+    assert float(dout @ scores) == pytest.approx(loss(Y, W, a), rel=1e-12, abs=1e-12)
+    comparison = assert_gradients(loss, [Y, W, a], list(gradients))
+    note(f"worst relative error {comparison.max_rel_error:.2e}")
 
 
 @st.composite
@@ -159,6 +177,11 @@ def test_bad_input_is_refused_with_a_message(rng):
         model.critic_objective(np.ones((2, 2)), np.ones((2, 2)), np.ones((3, 2)), np.ones(3), penalty=1.0)
     with pytest.raises(ValueError, match=r"a must have shape \(m_c,\)"):
         model.critic_forward(np.ones((2, 2)), np.ones((3, 2)), np.ones(4))
+    _, cache = model.critic_forward(np.ones((2, 2)), np.ones((3, 2)), np.ones(3))
+    with pytest.raises(ValueError, match=r"dout must have shape \(n,\) = \(2,\)"):
+        model.critic_backward(np.ones(3), cache)
+    with pytest.raises(ValueError, match=r"U must have shape \(m, d_in\)"):
+        model.generator_forward(X, U[:, :2], V)
     with pytest.raises(ValueError, match=r"Y_hat must have shape \(n, d_out\)"):
         model.gradient_penalty(np.ones((2, 3)), np.ones((3, 2)), np.ones(3))
     with pytest.raises(ValueError, match=r"Z_fake must have shape"):

@@ -53,3 +53,14 @@ def test_critic_objective_with_gradient_penalty_matches_torch_double_backward(pr
 
     value, grads = torch_gradients(objective, W, a)
     assert_close(model.critic_objective(Y, Z, W, a, penalty=10.0, Y_hat=Y_hat), [value, *grads])
+
+
+@settings(max_examples=20)
+@given(problems())
+def test_critic_layer_pair_matches_torch(problem):
+    """critic_forward/critic_backward against torch autograd for an upstream gradient that is not all ones."""
+    _, Y, _, _, W, a = problem
+    dout = np.linspace(-1.0, 2.0, Y.shape[0])
+    value, grads = torch_gradients(lambda Y, W, a: torch.relu(Y @ W.T) @ a / np.sqrt(W.shape[0]), Y, W, a, dout=dout)
+    scores, cache = model.critic_forward(Y, W, a)
+    assert_close([scores, *model.critic_backward(dout, cache)], [value, *grads])
