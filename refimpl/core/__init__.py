@@ -23,7 +23,7 @@ A *network* (an object holding an architecture; its parameters in a dict) compos
 the same shape one level up: ``logits, cache = network.forward(params, x)`` and
 ``grads = network.backward(dlogits, cache)`` with ``grads`` a dict with the keys of ``params``
 (:class:`refimpl.core.classifier.Classifier`); a network that also returns the input gradient returns
-``(dx, grads)`` (the flow-map networks of :mod:`refimpl.dynsys`, whose attacks need it).
+``(dx, grads)`` (a network whose input gradient is needed, by an attack or a power iteration).
 
 Modules: :mod:`~refimpl.core.layers` (affine, activations, softmax), :mod:`~refimpl.core.conv` (2-D
 convolution, convolution over time, max-pool, max over time), :mod:`~refimpl.core.losses`,
