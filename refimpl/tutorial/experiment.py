@@ -33,12 +33,10 @@ class TutorialSettings:
     n_train: int = None  # None: every training image of the chosen MNIST
     n_test: int = None
     batch_size: int = 64
-    # epochs of full MNIST (60,000 images, 938 steps each), the committed full-setting run: 5 CNN epochs are
-    # 4,690 steps, five times the 15 epochs of the 4,000-image subset; a run fits in ~15 minutes on 2 busy cores
-    one_layer_epochs: int = 10
+    one_layer_epochs: int = 30
     one_layer_lr: float = 0.5  # plain SGD
-    two_layer_epochs: int = 10
-    cnn_epochs: int = 5
+    two_layer_epochs: int = 30
+    cnn_epochs: int = 15
     momentum_lr: float = 0.05  # SGD with momentum 0.9 for the two deeper networks
     hidden: int = 100
     cnn_filters: int = 8
