@@ -14,9 +14,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from refimpl.core.classifier import train_classifier  # noqa: E402
 from refimpl.data import load_mnist, noisy_line  # noqa: E402
 from refimpl.tutorial import (TwoLayerNet, closed_form, descent_lemma_violations,  # noqa: E402
-                              filter_normalized_direction, gradient_descent, loss_slice, train_classifier)
+                              filter_normalized_direction, gradient_descent, loss_slice)
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--smoke", action="store_true", help="smallest setting, a few seconds")
@@ -38,7 +39,7 @@ n_train = 500 if args.smoke else None
 x_train, y_train, x_test, y_test = load_mnist(n_train=n_train, n_test=200 if args.smoke else None).flat()
 network = TwoLayerNet(hidden=100)
 params = network.init_params(rng)
-losses = train_classifier(network, params, x_train, y_train, rng, epochs=2 if args.smoke else 10)
+losses = train_classifier(network, params, x_train, y_train, rng, epochs=2 if args.smoke else 10).epoch_losses
 print(f"two-layer net: training loss {losses[0]:.3f} -> {losses[-1]:.3f}, "
       f"test accuracy {network.accuracy(params, x_test, y_test):.3f}")
 

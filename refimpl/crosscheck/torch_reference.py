@@ -1,4 +1,5 @@
-"""The core two-layer squared-error gradient, by torch autograd (imports torch; optional)."""
+"""Torch autograd twins of refimpl computations, for tests and benchmarks (imports torch; optional):
+the core two-layer squared-error gradient and a training step of core's ConvNet."""
 
 import torch
 
@@ -20,20 +21,30 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale):
     return gradient
 
 
-def three_layer_cnn_sgd_step(params, x, labels, lr):
-    """A callable doing one SGD step of the tutorial's CNN by autograd: conv 5×5 (pad 2), ReLU, 2×2
-    max-pool, affine, ReLU, affine, softmax cross-entropy; ``params`` as in
-    ``refimpl.tutorial.model.ThreeLayerConvNet`` (K, b, M1, c1, M2, c2), ``x`` (n, 784), ``labels`` (n,)."""
+def conv_net_logits(network, tensors, images):
+    """Logits of ``refimpl.core.classifier.ConvNet`` ``network`` by torch: per block conv (padding ``pad``),
+    ReLU, max-pool, then affine, ReLU, affine; ``tensors`` holds K1, b1, …, M1, c1, M2, c2 as float64 tensors,
+    ``images`` is (n, channels, image_size, image_size)."""
+    import torch.nn.functional as F
+
+    h = images
+    for k, (_, _, pad) in enumerate(network.blocks, start=1):
+        h = F.max_pool2d(torch.relu(F.conv2d(h, tensors[f"K{k}"], tensors[f"b{k}"], padding=pad)), network.pool)
+    hidden = torch.relu(h.reshape(len(images), -1) @ tensors["M1"].T + tensors["c1"])
+    return hidden @ tensors["M2"].T + tensors["c2"]
+
+
+def conv_net_sgd_step(network, params, x, labels, lr):
+    """A callable doing one SGD step of ``network`` (a ``ConvNet``) by autograd, softmax cross-entropy,
+    on float64 copies of ``params``; ``x`` (n, channels · image_size²), ``labels`` (n,)."""
     import torch.nn.functional as F
 
     tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
-    images = torch.tensor(x, dtype=torch.float64).reshape(-1, 1, 28, 28)
+    images = torch.tensor(x, dtype=torch.float64).reshape(-1, network.channels, network.image_size, network.image_size)
     targets = torch.tensor(labels)
 
     def step():
-        pooled = F.max_pool2d(torch.relu(F.conv2d(images, tensors["K"], tensors["b"], padding=2)), 2)
-        hidden = torch.relu(pooled.reshape(len(images), -1) @ tensors["M1"].T + tensors["c1"])
-        loss = F.cross_entropy(hidden @ tensors["M2"].T + tensors["c2"], targets)
+        loss = F.cross_entropy(conv_net_logits(network, tensors, images), targets)
         loss.backward()
         with torch.no_grad():
             for tensor in tensors.values():

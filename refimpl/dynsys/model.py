@@ -4,7 +4,8 @@ A network is a composition of integrator steps, :math:`\mathcal N = \Psi^{h_k}_{
 Every layer here is three pure functions on a batch of row vectors ``x`` of shape (n, d):
 
 - ``*_forward(x, <params>, <config>) -> (out, cache)``;
-- ``*_backward(dout, cache) -> (dx, grads)``, ``grads`` a dict keyed like the parameters;
+- ``*_backward(dout, cache) -> (dx, d<param>, ...)``, the gradients in the order of the forward's array
+  arguments (the convention of :mod:`refimpl.core`; the names are :data:`LAYER_PARAMS`);
 - ``*_jvp(t, cache) -> J t``, the Jacobian-vector product at the cached point (for power iteration).
 
 The column-vector equations of the paper are written for rows: :math:`Ax + b` is ``x @ A.T + b`` and
@@ -47,7 +48,7 @@ def linear_forward(x, W, b):
 
 def linear_backward(dout, cache):
     dx, dW, db = layers.affine_backward(dout, cache["affine"])
-    return dx, {"W": dW, "b": db}
+    return dx, dW, db
 
 
 def linear_jvp(t, cache):
@@ -75,7 +76,7 @@ def resnet_backward(dout, cache):
     :math:`dB = h\,\mathrm{dout}^\top\Sigma(z)`, :math:`db = \sum_n g`."""
     h = cache["h"]
     g = h * (dout @ cache["B"]) * cache["ds"]
-    return dout + g @ cache["A"], {"A": g.T @ cache["x"], "B": h * dout.T @ cache["s"], "b": g.sum(axis=0)}
+    return dout + g @ cache["A"], g.T @ cache["x"], h * dout.T @ cache["s"], g.sum(axis=0)
 
 
 def resnet_jvp(t, cache):
@@ -105,7 +106,7 @@ def contractive_backward(dout, cache):
     A, h = cache["A"], cache["h"]
     g = -h * (dout @ A.T) * cache["ds"]
     dA = -h * cache["s"].T @ dout + g.T @ cache["x"]
-    return dout + g @ A, {"A": dA, "b": g.sum(axis=0)}
+    return dout + g @ A, dA, g.sum(axis=0)
 
 
 def contractive_jvp(t, cache):
@@ -128,7 +129,7 @@ def expansive_forward(x, W, v, h, activation_name=theory.LIPSCHITZ_ACTIVATION):
 def expansive_backward(dout, cache):
     r""":math:`g = h\,\mathrm{dout}\odot\Sigma'(z)`, :math:`dx = \mathrm{dout} + gW`, :math:`dW = g^\top x`."""
     g = cache["h"] * dout * cache["ds"]
-    return dout + g @ cache["W"], {"W": g.T @ cache["x"], "v": g.sum(axis=0)}
+    return dout + g @ cache["W"], g.T @ cache["x"], g.sum(axis=0)
 
 
 def expansive_jvp(t, cache):
@@ -170,8 +171,7 @@ def volume_preserving_backward(dout, cache):
     dq1 += g2 @ cache["B"]
     g1 = h * dq1 * cache["ds1"]
     dv += g1 @ cache["A"]
-    grads = {"A": g1.T @ cache["v"], "a": g1.sum(axis=0), "B": g2.T @ cache["q1"], "b": g2.sum(axis=0)}
-    return np.concatenate([dq1, dv], axis=1), grads
+    return np.concatenate([dq1, dv], axis=1), g1.T @ cache["v"], g1.sum(axis=0), g2.T @ cache["q1"], g2.sum(axis=0)
 
 
 def volume_preserving_jvp(t, cache):
@@ -213,7 +213,7 @@ def hamiltonian_backward(dout, cache):
     g1 = h * (dq1 @ K.T) * cache["ds1"]
     dp += g1 @ K
     dK = h * cache["s1"].T @ dq1 + g1.T @ cache["p"]
-    return np.concatenate([dq1, dp], axis=1), {"K": dK, "a": g1.sum(axis=0), "U": dU, "b": g2.sum(axis=0)}
+    return np.concatenate([dq1, dp], axis=1), dK, g1.sum(axis=0), dU, g2.sum(axis=0)
 
 
 def hamiltonian_jvp(t, cache):
@@ -253,7 +253,7 @@ def mass_field_backward(dout, cache):
     row by row; then through Σ and the affine map."""
     n, d = dout.shape
     dz = (dout[:, :, None] - dout[:, None, :]).reshape(n, d * d) * cache["ds"]
-    return dz @ cache["U"], {"U": dz.T @ cache["x"], "u": dz.sum(axis=0)}
+    return dz @ cache["U"], dz.T @ cache["x"], dz.sum(axis=0)
 
 
 def mass_field_jvp(t, cache):
@@ -286,14 +286,14 @@ def mass_rk_backward(dout, cache):
     h, caches = cache["h"], cache["caches"]
     dstages = [h * w * dout for w in weights]
     dx = dout.copy()
-    grads = {"U": 0.0, "u": 0.0}
+    dU = du = 0.0
     for i in reversed(range(len(weights))):
-        dinput, stage_grads = mass_field_backward(dstages[i], caches[i])
+        dinput, stage_dU, stage_du = mass_field_backward(dstages[i], caches[i])
         dx += dinput
         for j in range(i):
             dstages[j] = dstages[j] + h * a[i, j] * dinput
-        grads = {key: grads[key] + stage_grads[key] for key in grads}
-    return dx, grads
+        dU, du = dU + stage_dU, du + stage_du
+    return dx, dU, du
 
 
 def mass_rk_jvp(t, cache):
@@ -318,6 +318,17 @@ LAYER_KINDS = {
     "volume_preserving": (volume_preserving_forward, volume_preserving_backward, volume_preserving_jvp),
     "hamiltonian": (hamiltonian_forward, hamiltonian_backward, hamiltonian_jvp),
     "mass_rk": (mass_rk_forward, mass_rk_backward, mass_rk_jvp),
+}
+
+
+LAYER_PARAMS = {  # the array arguments of each forward pass after x, in order: the order of its backward's gradients
+    "linear": ("W", "b"),
+    "resnet": ("A", "B", "b"),
+    "contractive": ("A", "b"),
+    "expansive": ("W", "v"),
+    "volume_preserving": ("A", "a", "B", "b"),
+    "hamiltonian": ("K", "a", "U", "b"),
+    "mass_rk": ("U", "u"),
 }
 
 
@@ -362,11 +373,13 @@ class Network:
         return self.forward(x)[0]
 
     def backward(self, dout, caches):
-        """∂L/∂x (n, d_in) and the parameter gradients keyed ``"<layer index>.<name>"``."""
+        """∂L/∂x (n, d_in) and the parameter gradients keyed ``"<layer index>.<name>"`` (a network returns the
+        input gradient too: the attacks and the power iteration need it)."""
         grads = {}
         for index in reversed(range(len(self.layers))):
-            dout, layer_grads = LAYER_KINDS[self.layers[index].kind][1](dout, caches[index])
-            grads.update({f"{index}.{name}": g for name, g in layer_grads.items()})
+            kind = self.layers[index].kind
+            dout, *layer_grads = LAYER_KINDS[kind][1](dout, caches[index])
+            grads.update({f"{index}.{name}": g for name, g in zip(LAYER_PARAMS[kind], layer_grads, strict=True)})
         return dout, grads
 
     def jvp(self, t, caches):

@@ -13,6 +13,7 @@ Expansive step: :math:`\mathrm{Lip}(\Psi_E^h) \le 1 + h\|W\|_2`. A pair is 1-Lip
 
 import numpy as np
 
+from refimpl.core.fitting import loglog_slope  # noqa: F401  (the observed Strang order; tests call it from here)
 from refimpl.core.validate import check_int, check_positive
 
 LEAKY_SLOPE = 0.5  # μ, the smallest slope of Σ(x) = max(x, x/2)
@@ -156,8 +157,3 @@ def margins(logits, labels):
 def certified_accuracy(logits, labels, lipschitz, eps):
     r"""Fraction certified at L2 radius ε: margin :math:`> \sqrt2\,L\,\varepsilon` (Tsuzuku et al. 2018)."""
     return float(np.mean(margins(logits, labels) > np.sqrt(2.0) * lipschitz * eps))
-
-
-def loglog_slope(h, errors):
-    """Least-squares slope of log(error) against log(h): the observed order of a local error."""
-    return float(np.polyfit(np.log(h), np.log(errors), 1)[0])

@@ -1,7 +1,8 @@
 r"""Training, attacks and empirical Lipschitz constants for the flow-map classifiers.
 
 - :func:`multiclass_hinge`: the loss of the authors' code (``multiClassHinge.py``);
-- :func:`train_classifier`: Adam with the constraints restored after every step (:meth:`Network.project`);
+- :func:`train_classifier`: core's training loop with Adam on the hinge loss, the constraints restored after every
+  step (:meth:`Network.project`);
 - :func:`pgd_l2`: L2 projected gradient ascent on the margin, with the input gradient from the hand-derived
   backward pass (no autograd);
 - :func:`empirical_lipschitz`: :math:`\max_x\|J(x)\|_2` by power iteration on :math:`J^\top J` (JVP then VJP),
@@ -10,8 +11,9 @@ r"""Training, attacks and empirical Lipschitz constants for the flow-map classif
 
 import numpy as np
 
-from refimpl.core.optim import Adam
-from refimpl.core.validate import as_float_array, check_finite_step, check_int, check_positive, check_shape
+from refimpl.core import classifier
+from refimpl.core.classifier import Classifier
+from refimpl.core.validate import as_float_array, check_int, check_labels, check_positive
 from refimpl.dynsys.theory import margins
 
 
@@ -34,49 +36,46 @@ def multiclass_hinge(logits, labels, margin):
     return float(np.sum(hinge * violated) / n), dlogits
 
 
-def check_labels(y, n, n_classes):
-    """Return the class labels y as an integer array (n,) with entries in 0 .. n_classes − 1, or raise naming y."""
-    labels = np.asarray(y)
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"y must hold integer class labels; got dtype {labels.dtype}")
-    check_shape("y", labels, (n,), described="(n,)", context=f"to match X with n = {n}")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"y must hold class labels in 0 .. {n_classes - 1} (the network has {n_classes} outputs); "
-                         f"got values from {labels.min()} to {labels.max()}")
-    return labels
-
-
 def _inputs_and_labels(network, X, y):
     """X as a finite (n, d_in) float array and y checked against n and the network's number of outputs."""
     X = as_float_array("X", X, ndim=2)
-    return X, check_labels(y, len(X), network(X[:1]).shape[1])
+    return X, check_labels("y", y, len(X), network(X[:1]).shape[1])
+
+
+class HingeObjective(Classifier):
+    """A flow-map network seen by :func:`refimpl.core.classifier.train_classifier`: the multi-class hinge loss
+    of its logits, and its constraints (orthogonal A, ‖W‖₂ ≤ 1) restored after every update.
+
+    The parameters are the network's own arrays (``network.parameters()``), which the optimiser updates in place.
+    """
+
+    def __init__(self, network, margin, d_out):
+        self.network, self.margin, self.d_out = network, check_positive("margin", margin), d_out
+
+    def loss(self, params, x, labels):
+        logits, caches = self.network.forward(x)
+        loss, dlogits = multiclass_hinge(logits, labels, self.margin)
+        return loss, self.network.backward(dlogits, caches)[1]
+
+    def project(self, params):
+        self.network.project()
 
 
 def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin, on_step=None):
-    """Train ``network`` in place on (X, y) with minibatch Adam and the multi-class hinge loss.
+    """Train ``network`` in place on (X, y): core's :func:`~refimpl.core.classifier.train_classifier` with
+    minibatch Adam on the :class:`HingeObjective`, constraints restored after every step and exactly at the end.
 
-    Constraints (orthogonal A, ‖W‖₂ ≤ 1) are restored after every step and exactly at the end.
-    ``on_step(step, steps, loss=loss)`` is called every step, before the update; the default raises
-    FloatingPointError naming the step when the loss is not finite (experiments pass ``run.check_finite``).
+    ``on_step(step, steps, loss=loss)`` follows core's convention (every step, before the update; the default
+    raises FloatingPointError naming the step when the loss is not finite; experiments pass ``run.check_finite``).
     Returns the losses, one per step.
     """
     X, y = _inputs_and_labels(network, X, y)
-    steps, batch_size = check_int("steps", steps, minimum=1), check_int("batch_size", batch_size, minimum=1)
-    margin = check_positive("margin", margin)
-    optimiser = Adam(lr=check_positive("lr", lr))
-    params = network.parameters()
-    losses = []
-    for step in range(steps):
-        index = rng.choice(len(X), size=min(batch_size, len(X)), replace=False)
-        logits, caches = network.forward(X[index])
-        loss, dlogits = multiclass_hinge(logits, y[index], margin)
-        (on_step or check_finite_step)(step, steps, loss=loss)
-        _, grads = network.backward(dlogits, caches)
-        optimiser.step(params, grads)
-        network.project()
-        losses.append(loss)
+    objective = HingeObjective(network, margin, d_out=network(X[:1]).shape[1])
+    history = classifier.train_classifier(objective, network.parameters(), X, y, rng, steps=steps,
+                                          batch_size=batch_size, optimizer="adam", lr=check_positive("lr", lr),
+                                          on_step=on_step)
     network.project(exact=True)
-    return np.array(losses)
+    return history.step_losses
 
 
 def margin_input_gradient(network, X, y):

@@ -11,19 +11,21 @@ r"""The four function approximators of the "three pillars" tutorial (seed 001), 
 3. Two-layer network, :math:`f(x) = M_2\,\sigma(M_1 x + c_1) + c_2` with :math:`\sigma` = ReLU.
 4. Three-layer convolutional network: convolution, ReLU, 2 × 2 max-pool, affine, ReLU, affine.
 
-The networks are trained with softmax cross-entropy. Each network is a small object that knows its
-architecture; the parameters live in a plain dict (``init_params``), so that the same forward and
-backward passes serve training, gradient checks and the loss-surface plots, which move the
-parameters along random directions.
+The networks are :class:`refimpl.core.classifier.Classifier` objects trained with softmax
+cross-entropy by :func:`refimpl.core.classifier.train_classifier`; the parameters live in a plain dict
+(``init_params``), so that the same forward and backward passes serve training, gradient checks and
+the loss-surface plots, which move the parameters along random directions. The CNN is core's
+:class:`~refimpl.core.classifier.ConvNet` with one block.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.core import layers, losses, optim
-from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_shape
-from refimpl.tutorial import kernels, theory
+from refimpl.core import layers
+from refimpl.core.classifier import Classifier, ConvNet, he_normal
+from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+from refimpl.tutorial import theory
 
 # --------------------------------------------------------------------------------------------------
 # 1. Linear function approximation
@@ -214,65 +216,24 @@ def minibatch_sgd(x, y, theta_0, rng, epochs, batch_size=1, step_size=None):
 # --------------------------------------------------------------------------------------------------
 
 
-class Network:
-    """An architecture: ``init_params(rng)``, ``forward(params, x)``, ``backward(dlogits, cache)``.
+def three_layer_convnet(image_size=28, channels=1, filters=8, filter_size=5, pool=2, hidden=100, d_out=10,
+                        backend="numba"):
+    r"""The slides' three-layer convolutional network (local connectivity, weight sharing):
 
-    Inputs are flattened images ``x`` (n, d_in); outputs are logits (n, d_out). Subclasses set
-    ``d_out``, the number of classes, which :func:`train_classifier` checks the labels against.
+    .. math:: f(x) = M_2\,\sigma\big(M_1\,\mathrm{pool}(\sigma(K_1 * x + b_1)) + c_1\big) + c_2
+
+    conv (F filters of size k × k, zero padding (k − 1)/2 keeps the image size) → ReLU → s × s max-pool
+    → affine to ``hidden`` units → ReLU → affine to ``d_out`` logits: a one-block
+    :class:`refimpl.core.classifier.ConvNet`, parameters K1, b1, M1, c1, M2, c2.
     """
-
-    def init_params(self, rng):
-        raise NotImplementedError
-
-    def forward(self, params, x):
-        raise NotImplementedError
-
-    def backward(self, dlogits, cache):
-        raise NotImplementedError
-
-    def loss(self, params, x, labels):
-        r"""Mean softmax cross-entropy and its gradient with respect to every parameter.
-
-        .. math:: L = -\frac1n \sum_i \log \mathrm{softmax}(f(x_i))_{y_i}
-
-        Returns
-        -------
-        loss : float
-        grads : dict, same keys and shapes as ``params``
-        """
-        logits, cache = self.forward(params, x)
-        loss, dlogits = losses.softmax_cross_entropy(logits, labels)
-        return loss, self.backward(dlogits, cache)
-
-    def predict(self, params, x, batch_size=500):
-        """Predicted classes (n,), evaluated in batches to bound memory."""
-        return np.concatenate([self.forward(params, x[i:i + batch_size])[0].argmax(axis=1)
-                               for i in range(0, len(x), batch_size)])
-
-    def accuracy(self, params, x, labels):
-        """Fraction of ``x`` classified as ``labels``."""
-        return float(np.mean(self.predict(params, x) == labels))
-
-    def mean_loss(self, params, x, labels, batch_size=500):
-        """The mean cross-entropy over all of ``x``, in batches (no gradients)."""
-        total = 0.0
-        for i in range(0, len(x), batch_size):
-            logits = self.forward(params, x[i:i + batch_size])[0]
-            total += losses.softmax_cross_entropy(logits, labels[i:i + batch_size])[0] * len(logits)
-        return total / len(x)
+    filter_size = check_int("filter_size", filter_size, minimum=1)
+    if filter_size % 2 == 0:
+        raise ValueError(f"filter_size must be odd so that padding keeps the image size; got {filter_size}")
+    return ConvNet(image_size=image_size, channels=channels, blocks=((filters, filter_size, (filter_size - 1) // 2),),
+                   pool=pool, hidden=hidden, d_out=d_out, backend=backend)
 
 
-def count_params(params):
-    """Total number of trainable numbers in a parameter dict."""
-    return int(sum(p.size for p in params.values()))
-
-
-def _he_normal(rng, shape, fan_in, gain=2.0):
-    """Normal weights of variance gain/fan_in (He et al. 2015: gain 2 keeps ReLU activations at unit scale)."""
-    return rng.standard_normal(shape) * np.sqrt(gain / fan_in)
-
-
-class OneLayerNet(Network):
+class OneLayerNet(Classifier):
     r"""One-layer network, :math:`f(x) = M x + c`: 10 × 784 + 10 = 7,850 parameters on MNIST.
 
     Parameters: M (d_out, d_in), c (d_out,).
@@ -283,7 +244,7 @@ class OneLayerNet(Network):
         self.d_out = check_int("d_out", d_out, minimum=2)
 
     def init_params(self, rng):
-        return {"M": _he_normal(rng, (self.d_out, self.d_in), self.d_in, gain=1.0), "c": np.zeros(self.d_out)}
+        return {"M": he_normal(rng, (self.d_out, self.d_in), self.d_in, gain=1.0), "c": np.zeros(self.d_out)}
 
     def forward(self, params, x):
         return layers.affine_forward(x, params["M"], params["c"])
@@ -293,7 +254,7 @@ class OneLayerNet(Network):
         return {"M": dM, "c": dc}
 
 
-class TwoLayerNet(Network):
+class TwoLayerNet(Classifier):
     r"""Two-layer network, :math:`f(x) = M_2\,\sigma(M_1 x + c_1) + c_2`, :math:`\sigma` = ReLU.
 
     Parameters: M1 (k, d_in), c1 (k,), M2 (d_out, k), c2 (d_out,).
@@ -305,8 +266,8 @@ class TwoLayerNet(Network):
         self.d_out = check_int("d_out", d_out, minimum=2)
 
     def init_params(self, rng):
-        return {"M1": _he_normal(rng, (self.hidden, self.d_in), self.d_in), "c1": np.zeros(self.hidden),
-                "M2": _he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), "c2": np.zeros(self.d_out)}
+        return {"M1": he_normal(rng, (self.hidden, self.d_in), self.d_in), "c1": np.zeros(self.hidden),
+                "M2": he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), "c2": np.zeros(self.d_out)}
 
     def forward(self, params, x):
         pre_activation, cache_1 = layers.affine_forward(x, params["M1"], params["c1"])
@@ -319,111 +280,3 @@ class TwoLayerNet(Network):
         dhidden, dM2, dc2 = layers.affine_backward(dlogits, cache_2)
         _, dM1, dc1 = layers.affine_backward(layers.relu_backward(dhidden, cache_relu), cache_1)
         return {"M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
-
-
-class ThreeLayerConvNet(Network):
-    r"""Three-layer convolutional network (local connectivity, weight sharing):
-
-    .. math:: f(x) = M_2\,\sigma\big(M_1\,\mathrm{pool}(\sigma(K * x + b)) + c_1\big) + c_2
-
-    conv (F filters of size k × k, zero padding (k − 1)/2 keeps the image size) → ReLU → s × s max-pool
-    → affine to ``hidden`` units → ReLU → affine to ``d_out`` logits.
-
-    Parameters: K (F, C, k, k), b (F,), M1 (hidden, F·(H/s)·(W/s)), c1 (hidden,), M2 (d_out, hidden),
-    c2 (d_out,). ``backend`` picks the convolution and pooling kernels ("numpy" or "numba").
-    """
-
-    def __init__(self, image_size=28, channels=1, filters=8, filter_size=5, pool=2, hidden=100, d_out=10,
-                 backend="numba"):
-        self.image_size = check_int("image_size", image_size, minimum=1)
-        self.channels = check_int("channels", channels, minimum=1)
-        self.filters = check_int("filters", filters, minimum=1)
-        self.filter_size = check_int("filter_size", filter_size, minimum=1)
-        if self.filter_size % 2 == 0:
-            raise ValueError(f"filter_size must be odd so that padding keeps the image size; got {filter_size}")
-        self.pool = check_int("pool", pool, minimum=1)
-        if self.image_size % self.pool:
-            raise ValueError(f"image_size = {image_size} must be divisible by pool = {pool}")
-        self.hidden = check_int("hidden", hidden, minimum=1)
-        self.d_out = check_int("d_out", d_out, minimum=2)
-        self.backend = check_choice("backend", backend, kernels.LAYER_BACKENDS)
-        self.pad = (self.filter_size - 1) // 2
-        self.pooled_features = self.filters * (self.image_size // self.pool) ** 2
-
-    def init_params(self, rng):
-        k, C, F = self.filter_size, self.channels, self.filters
-        return {"K": _he_normal(rng, (F, C, k, k), C * k * k), "b": np.zeros(F),
-                "M1": _he_normal(rng, (self.hidden, self.pooled_features), self.pooled_features),
-                "c1": np.zeros(self.hidden),
-                "M2": _he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), "c2": np.zeros(self.d_out)}
-
-    def forward(self, params, x):
-        images = x.reshape(len(x), self.channels, self.image_size, self.image_size)
-        conv, cache_conv = kernels.conv2d_forward(images, params["K"], params["b"], self.pad, self.backend)
-        activated, cache_relu_conv = layers.relu_forward(conv)
-        pooled, cache_pool = kernels.max_pool_forward(activated, self.pool, self.backend)
-        pre_hidden, cache_1 = layers.affine_forward(pooled.reshape(len(x), -1), params["M1"], params["c1"])
-        hidden, cache_relu = layers.relu_forward(pre_hidden)
-        logits, cache_2 = layers.affine_forward(hidden, params["M2"], params["c2"])
-        return logits, (cache_conv, cache_relu_conv, cache_pool, pooled.shape, cache_1, cache_relu, cache_2)
-
-    def backward(self, dlogits, cache):
-        cache_conv, cache_relu_conv, cache_pool, pooled_shape, cache_1, cache_relu, cache_2 = cache
-        dhidden, dM2, dc2 = layers.affine_backward(dlogits, cache_2)
-        dpooled, dM1, dc1 = layers.affine_backward(layers.relu_backward(dhidden, cache_relu), cache_1)
-        dactivated = kernels.max_pool_backward(dpooled.reshape(pooled_shape), cache_pool)
-        _, dK, db = kernels.conv2d_backward(layers.relu_backward(dactivated, cache_relu_conv), cache_conv,
-                                            input_gradient=False)  # the images need no gradient
-        return {"K": dK, "b": db, "M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
-
-
-def train_classifier(network, params, x, labels, rng, *, epochs, batch_size=64, optimizer="momentum", lr=0.05,
-                     on_step=None, progress=None):
-    """Minibatch training of ``network`` from ``params`` (updated in place) on (x, labels).
-
-    Parameters
-    ----------
-    network : Network
-    params : dict from ``network.init_params``
-    x : (n, d_in), labels : (n,) int
-    rng : numpy.random.Generator, shuffles the data each epoch
-    epochs, batch_size : int
-    optimizer : "sgd", "momentum" or "adam", with learning rate ``lr``
-    on_step : callable(step, total, loss), optional, called after every update with its 0-based index
-        ``step`` (a NaN check, say)
-    progress : callable wrapping the epoch loop (a progress bar), optional
-
-    Returns
-    -------
-    list of float, the mean training loss of each epoch
-    """
-    x = as_float_array("x", x, ndim=2)
-    labels = _check_labels(labels, len(x), network.d_out)
-    epochs = check_int("epochs", epochs, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    opt = optim.OPTIMISERS[check_choice("optimizer", optimizer, tuple(optim.OPTIMISERS))](lr=lr)
-    steps_per_epoch = -(-len(x) // batch_size)
-    total, epoch_losses = epochs * steps_per_epoch, []
-    for epoch in (progress or iter)(range(epochs)):
-        order, running = rng.permutation(len(x)), 0.0
-        for start in range(0, len(x), batch_size):
-            batch = order[start:start + batch_size]
-            loss, grads = network.loss(params, x[batch], labels[batch])
-            opt.step(params, grads)
-            running += loss * len(batch)
-            if on_step is not None:
-                on_step(epoch * steps_per_epoch + start // batch_size, total, loss)
-        epoch_losses.append(running / len(x))
-    return epoch_losses
-
-
-def _check_labels(labels, n, classes):
-    """``labels`` as (n,) integer class indices in [0, classes): others would index the logits wrongly."""
-    labels = check_shape("labels", np.asarray(labels), (n,), described="(n,)", context="to match x")
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must be integer class indices; got dtype {labels.dtype}")
-    outside = labels[(labels < 0) | (labels >= classes)]
-    if outside.size:
-        raise ValueError(f"labels must lie in [0, {classes - 1}] for d_out = {classes} classes; "
-                         f"got {outside.size} outside, e.g. {outside[0]}")
-    return labels

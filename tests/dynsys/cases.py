@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from refimpl.dynsys.model import LAYER_KINDS, RK_TABLEAUS
+from refimpl.dynsys.model import LAYER_KINDS, LAYER_PARAMS, RK_TABLEAUS
 from tests.helpers import arrays, floats, off_kinks
 
 
@@ -77,5 +77,6 @@ def hand_derived(case):
     forward, backward, _ = LAYER_KINDS[kind]
     out, cache = forward(x, **params, **config)
     assume(off_kinks(*preactivations(cache)))
-    dx, grads = backward(dout, cache)
-    return out, dx, [grads[name] for name in params]
+    dx, *grads = backward(dout, cache)  # the gradients in the order of the forward's array arguments
+    assert tuple(params) == LAYER_PARAMS[kind]
+    return out, dx, grads

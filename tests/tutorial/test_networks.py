@@ -1,13 +1,14 @@
-"""The MNIST networks: whole-network gradients against finite differences, backends, parameter counts,
-training, and the filter-normalised directions of the loss-surface plots."""
+"""The tutorial's MNIST networks: whole-network gradients against finite differences, backends, parameter
+counts, and the filter-normalised directions of the loss-surface plots (training: tests/core/test_classifier.py)."""
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
+from refimpl.core import conv
+from refimpl.core.classifier import ConvNet, count_params
 from refimpl.core.gradcheck import assert_gradients
-from refimpl.core.validate import check_finite_step
 from refimpl.tutorial import landscape, model
 from tests.helpers import KINK_MARGIN, arrays
 
@@ -16,8 +17,8 @@ def tiny_networks():
     return {
         "one_layer": model.OneLayerNet(d_in=6, d_out=3),
         "two_layer": model.TwoLayerNet(d_in=6, hidden=4, d_out=3),
-        "cnn": model.ThreeLayerConvNet(image_size=4, channels=2, filters=2, filter_size=3, pool=2, hidden=3,
-                                       d_out=3, backend="numpy"),  # numba twin: equality test below
+        "cnn": model.three_layer_convnet(image_size=4, channels=2, filters=2, filter_size=3, pool=2, hidden=3,
+                                         d_out=3, backend="numpy"),  # numba twin: equality test below
     }
 
 
@@ -28,13 +29,16 @@ def _kink_distances(network, params, x):
         return []
     if isinstance(network, model.TwoLayerNet):
         return [x @ params["M1"].T + params["c1"]]
-    _, (_, conv, _, _, _, pre_hidden, _) = network.forward(params, x)
+    _, (block_caches, _, _, pre_hidden, _) = network.forward(params, x)
+    images = x.reshape(len(x), network.channels, network.image_size, network.image_size)
+    feature_maps = conv.conv2d_forward(images, params["K1"], params["b1"], network.blocks[0][2], backend="numpy")[0]
     s = network.pool
-    n, F, H, W = conv.shape
-    windows = np.sort(np.maximum(conv, 0.0).reshape(n, F, H // s, s, W // s, s).transpose(0, 1, 2, 4, 3, 5)
+    n, F, H, W = feature_maps.shape
+    windows = np.sort(feature_maps.reshape(n, F, H // s, s, W // s, s).transpose(0, 1, 2, 4, 3, 5)
                       .reshape(n, F, H // s, W // s, s * s), axis=-1)
     top_gap = np.where(windows[..., -1] > 0, windows[..., -1] - windows[..., -2], np.inf)
-    return [conv, top_gap, pre_hidden]
+    pooled = block_caches[0][2]  # the ReLU input of the block: the pooled feature maps
+    return [pooled, top_gap, pre_hidden]
 
 
 @settings(max_examples=15)
@@ -62,8 +66,8 @@ def test_network_gradients_match_finite_differences(name, seed, n):
 @given(st.integers(0, 2**32 - 1))
 def test_cnn_backends_give_the_same_loss_and_gradients(seed):
     rng = np.random.default_rng(seed)
-    numba_net = model.ThreeLayerConvNet(image_size=8, filters=3, filter_size=3, hidden=5, backend="numba")
-    numpy_net = model.ThreeLayerConvNet(image_size=8, filters=3, filter_size=3, hidden=5, backend="numpy")
+    numba_net = model.three_layer_convnet(image_size=8, filters=3, filter_size=3, hidden=5, backend="numba")
+    numpy_net = model.three_layer_convnet(image_size=8, filters=3, filter_size=3, hidden=5, backend="numpy")
     params = numba_net.init_params(rng)
     x, labels = rng.random((4, 64)), rng.integers(0, 10, 4)
     loss_numba, grads_numba = numba_net.loss(params, x, labels)
@@ -75,76 +79,28 @@ def test_cnn_backends_give_the_same_loss_and_gradients(seed):
 
 def test_parameter_counts_are_the_slides():
     rng = np.random.default_rng(0)
-    assert model.count_params(model.OneLayerNet().init_params(rng)) == 10 * 784 + 10 == 7850
-    assert model.count_params(model.TwoLayerNet(hidden=100).init_params(rng)) == 784 * 100 + 100 + 100 * 10 + 10
-    cnn = model.ThreeLayerConvNet(filters=8, filter_size=5, hidden=100)
-    assert model.count_params(cnn.init_params(rng)) == 8 * 25 + 8 + 8 * 14 * 14 * 100 + 100 + 100 * 10 + 10
-
-
-def test_training_separates_two_blobs_and_is_reproducible():
-    def train(seed):
-        rng = np.random.default_rng(seed)
-        labels = np.repeat([0, 1], 50)
-        x = rng.standard_normal((100, 6)) + 3.0 * labels[:, None]
-        network = model.TwoLayerNet(d_in=6, hidden=8, d_out=2)
-        params = network.init_params(rng)
-        losses = model.train_classifier(network, params, x, labels, rng, epochs=5, batch_size=10, lr=0.05)
-        return losses, network.accuracy(params, x, labels)
-
-    losses, accuracy = train(3)
-    assert losses[-1] < losses[0] and accuracy > 0.95
-    assert train(3) == (losses, accuracy)
-
-
-def test_on_step_sees_every_step_and_stops_training_on_nan():
-    network = model.OneLayerNet(d_in=2, d_out=2)
-    x, labels = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0, 1, 1])
-    seen = []
-    model.train_classifier(network, network.init_params(np.random.default_rng(0)), x, labels,
-                           np.random.default_rng(0), epochs=3, batch_size=2, on_step=lambda *a: seen.append(a[:2]))
-    assert seen == [(step, 6) for step in range(6)]  # the 0-based index of each update, as run.check_finite takes
-    x_bad = np.array([[1e200, 1e200], [1.0, 0.0]])
-    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"loss became (nan|inf) at step \d of 3"):
-        model.train_classifier(network, network.init_params(np.random.default_rng(0)), x_bad, np.array([0, 1]),
-                               np.random.default_rng(0), epochs=3, batch_size=2, optimizer="sgd", lr=1e10,
-                               on_step=lambda step, total, loss: check_finite_step(step, total, loss=loss))
+    assert count_params(model.OneLayerNet().init_params(rng)) == 10 * 784 + 10 == 7850
+    assert count_params(model.TwoLayerNet(hidden=100).init_params(rng)) == 784 * 100 + 100 + 100 * 10 + 10
+    cnn = model.three_layer_convnet(filters=8, filter_size=5, hidden=100)
+    assert count_params(cnn.init_params(rng)) == 8 * 25 + 8 + 8 * 14 * 14 * 100 + 100 + 100 * 10 + 10
 
 
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="filter_size must be odd"):
-        model.ThreeLayerConvNet(filter_size=4)
-    with pytest.raises(ValueError, match="divisible by pool"):
-        model.ThreeLayerConvNet(image_size=27)
-    with pytest.raises(ValueError, match="optimizer must be one of"):
-        network = model.OneLayerNet(d_in=2, d_out=2)
-        model.train_classifier(network, network.init_params(np.random.default_rng(0)), np.zeros((2, 2)),
-                               np.array([0, 1]), np.random.default_rng(0), epochs=1, optimizer="lbfgs")
+        model.three_layer_convnet(filter_size=4)
+    with pytest.raises(ValueError, match="which pool = 2 must divide"):
+        model.three_layer_convnet(image_size=27)
 
 
-@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.sampled_from([-3, -1, 0, 3]))
-def test_labels_outside_the_classes_are_refused_with_the_parameter_named(seed, d_out, offset):
-    # a label of d_out or more would index past the logits, a negative one would wrap around
-    rng = np.random.default_rng(seed)
-    network = model.OneLayerNet(d_in=3, d_out=d_out)
-    labels = rng.integers(0, d_out, 6)
-    labels[rng.integers(6)] = d_out + offset if offset >= 0 else offset
-    with pytest.raises(ValueError, match=rf"labels must lie in \[0, {d_out - 1}\] for d_out = {d_out} classes"):
-        model.train_classifier(network, network.init_params(rng), rng.standard_normal((6, 3)), labels, rng, epochs=1)
-
-
-def test_labels_that_are_not_class_indices_are_refused():
-    network = model.OneLayerNet(d_in=2, d_out=2)
-    params, x = network.init_params(np.random.default_rng(0)), np.zeros((2, 2))
-    with pytest.raises(TypeError, match="labels must be integer class indices; got dtype float64"):
-        model.train_classifier(network, params, x, np.array([0.0, 1.0]), np.random.default_rng(0), epochs=1)
-    with pytest.raises(ValueError, match=r"labels must have shape \(n,\) = \(2,\) to match x"):
-        model.train_classifier(network, params, x, np.array([0, 1, 1]), np.random.default_rng(0), epochs=1)
+def test_the_cnn_is_cores_one_block_convnet():
+    network = model.three_layer_convnet(filters=8, filter_size=5, hidden=100)
+    assert isinstance(network, ConvNet) and network.blocks == ((8, 5, 2),) and network.features == 8 * 14 * 14
 
 
 @given(st.integers(0, 2**32 - 1))
 def test_directions_are_filter_normalised(seed):
     rng = np.random.default_rng(seed)
-    network = model.ThreeLayerConvNet(image_size=4, filters=3, filter_size=3, hidden=5)
+    network = model.three_layer_convnet(image_size=4, filters=3, filter_size=3, hidden=5)
     params = network.init_params(rng)
     direction = landscape.filter_normalized_direction(params, rng)
     assert direction.keys() == params.keys()

@@ -1,5 +1,5 @@
-"""The tutorial's hand-derived gradients against torch float64 autograd: the linear loss, convolution,
-max-pooling and the three networks (skipped when torch is not installed)."""
+"""The tutorial's hand-derived gradients against torch float64 autograd: the linear loss and the three
+networks (skipped when torch is not installed; the layers: tests/core/test_conv_torch.py)."""
 
 import numpy as np
 import pytest
@@ -7,12 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from refimpl.core import losses
-from refimpl.tutorial import kernels, model
+from refimpl.tutorial import model
 from tests.helpers import arrays
-from tests.tutorial.test_kernels import conv_inputs, pool_inputs
 
 torch = pytest.importorskip("torch", exc_type=ImportError)
-from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402  (needs torch)
+from refimpl.crosscheck import torch_reference  # noqa: E402  (needs torch)
+from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -27,35 +27,13 @@ def test_linear_loss_matches_torch(data, theta):
     assert_close([np.array(loss), ours], [value, grad])
 
 
-@settings(max_examples=20)
-@given(conv_inputs(), st.sampled_from(["numpy", "numba"]))
-def test_conv2d_matches_torch(inputs, backend):
-    x, K, b, pad, dout = inputs
-    out, cache = kernels.conv2d_forward(x, K, b, pad, backend=backend)
-    value, grads = torch_gradients(lambda x, K, b: torch.nn.functional.conv2d(x, K, b, padding=pad), x, K, b,
-                                   dout=dout)
-    assert_close([out, *kernels.conv2d_backward(dout, cache)], [value, *grads])
-
-
-@settings(max_examples=20)
-@given(pool_inputs(), st.sampled_from(["numpy", "numba"]))
-def test_max_pool_matches_torch_including_ties(inputs, backend):
-    x, size, dout = inputs
-    out, cache = kernels.max_pool_forward(x, size, backend=backend)
-    value, grads = torch_gradients(lambda x: torch.nn.functional.max_pool2d(x, size), x, dout=dout)
-    assert_close([out, kernels.max_pool_backward(dout, cache)], [value, *grads])
-
-
 def torch_logits(name, network, params, x):
-    F = torch.nn.functional
     if name == "one_layer":
         return x @ params["M"].T + params["c"]
     if name == "two_layer":
         return torch.relu(x @ params["M1"].T + params["c1"]) @ params["M2"].T + params["c2"]
     images = x.reshape(len(x), network.channels, network.image_size, network.image_size)
-    pooled = F.max_pool2d(torch.relu(F.conv2d(images, params["K"], params["b"], padding=network.pad)), network.pool)
-    hidden = torch.relu(pooled.reshape(len(x), -1) @ params["M1"].T + params["c1"])
-    return hidden @ params["M2"].T + params["c2"]
+    return torch_reference.conv_net_logits(network, params, images)
 
 
 @settings(max_examples=15)
@@ -64,7 +42,7 @@ def torch_logits(name, network, params, x):
 def test_networks_match_torch(name, backend, seed):
     network = {"one_layer": model.OneLayerNet(d_in=12, d_out=4),
                "two_layer": model.TwoLayerNet(d_in=12, hidden=6, d_out=4),
-               "cnn": model.ThreeLayerConvNet(image_size=6, channels=1, filters=3, filter_size=3, hidden=5, d_out=4,
+               "cnn": model.three_layer_convnet(image_size=6, channels=1, filters=3, filter_size=3, hidden=5, d_out=4,
                                               backend=backend)}[name]
     rng = np.random.default_rng(seed)
     params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in network.init_params(rng).items()}
