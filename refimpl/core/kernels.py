@@ -85,6 +85,8 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale=1.0, backend="numba"):
     scale : float, the output scale s
     backend : "numpy" or "numba"
     """
+    if Y is None:
+        raise TypeError("Y must be an array of targets (n, d_out); got None")
     X, U, V, Y = check_two_layer_problem(X, U, V, Y)
     return get_kernel(KERNEL, backend)(X, Y, U, V, check_real("scale", scale))
 

@@ -38,6 +38,8 @@ def affine_forward(x, w, b):
     """
     x = as_float_array("x", x, ndim=2, dtype=None)
     n, d_in = x.shape
+    if n == 0:
+        raise ValueError(f"x must hold at least one sample; got shape {x.shape}")
     w = check_shape("w", as_float_array("w", w, ndim=2, dtype=None), (None, d_in), described="(d_out, d_in)",
                     context=f"to match x with d_in = {d_in}")
     b = check_shape("b", as_float_array("b", b, ndim=1, dtype=None), (w.shape[0],), described="(d_out,)",
