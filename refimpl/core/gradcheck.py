@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from refimpl.core.validate import check_positive
+
 
 def numerical_gradient(function, arrays, *, dout=None, h=1e-5):
     """Central-difference gradient of ``function(*arrays)`` with respect to every array.
@@ -84,6 +86,7 @@ class GradientComparison:
 
 def compare_gradients(analytic, numerical, *, rtol=1e-6, atol=1e-8):
     """Compare lists of analytic and numerical gradients with the criterion of this module."""
+    rtol, atol = check_positive("rtol", rtol), check_positive("atol", atol, allow_zero=True)
     if len(analytic) != len(numerical):
         raise ValueError(f"got {len(analytic)} analytic and {len(numerical)} numerical gradients")
     max_abs = max_rel = worst = 0.0

@@ -102,6 +102,8 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale=1.0, backend="numba"):
     -------
     (loss, dU, dV) : float, (m, d_in), (d_out, m)
     """
+    if Y is None:
+        raise TypeError("Y must be an array of targets (n, d_out); got None")
     X, U, V, Y = check_two_layer_problem(X, U, V, Y)
     return get_kernel(KERNEL, backend)(X, Y, U, V, check_real("scale", scale))
 

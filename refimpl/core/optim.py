@@ -30,14 +30,11 @@ class Optimizer:
         missing = set(params) - set(grads)
         if missing:
             raise ValueError(f"grads is missing the parameter(s) {sorted(missing)}")
+        for name, param in params.items():
+            _check_pair(name, param, grads[name])
         self.t += 1
         for name, param in params.items():
-            grad = grads[name]
-            if grad.shape != param.shape:
-                raise ValueError(
-                    f"grads[{name!r}] must have the shape of params[{name!r}] = {param.shape}; got {grad.shape}"
-                )
-            param -= self._update(name, param, grad)
+            param -= self._update(name, param, grads[name])
 
     def _update(self, name, param, grad):
         raise NotImplementedError
@@ -56,6 +53,19 @@ class Optimizer:
             raise ValueError(f"state has keys {sorted(unknown)} unknown to {type(self).__name__}")
         vars(self).update(copy.deepcopy(state))
         return self
+
+
+def _check_pair(name, param, grad):
+    """A parameter must be a real floating array (it is updated in place); its gradient a real array of its
+    shape. NaN or inf values are not refused here: the training loops stop on a non-finite loss."""
+    if not isinstance(param, np.ndarray) or param.dtype.kind != "f":
+        raise TypeError(f"params[{name!r}] must be a floating-point ndarray (updated in place); got "
+                        f"{type(param).__name__}{'' if not isinstance(param, np.ndarray) else ' of dtype ' + str(param.dtype)}")
+    if not isinstance(grad, np.ndarray) or grad.dtype.kind not in "fiu":
+        raise TypeError(f"grads[{name!r}] must be a real ndarray; got {type(grad).__name__}"
+                        f"{'' if not isinstance(grad, np.ndarray) else ' of dtype ' + str(grad.dtype)}")
+    if grad.shape != param.shape:
+        raise ValueError(f"grads[{name!r}] must have the shape of params[{name!r}] = {param.shape}; got {grad.shape}")
 
 
 class SGD(Optimizer):

@@ -146,3 +146,13 @@ def check_labels(name, labels, n, n_classes):
         raise ValueError(f"{name} must hold class labels in 0 .. {n_classes - 1} ({n_classes} classes); "
                          f"got values from {array.min()} to {array.max()}")
     return array
+
+
+def check_rng(name, rng):
+    """Return a ``numpy.random.Generator`` for ``rng``: a Generator is used as it is, a non-negative int
+    seeds a new one; anything else raises ``TypeError``/``ValueError`` naming ``name``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"{name} must be a numpy.random.Generator or an int seed; got {type(rng).__name__} {rng!r}")
+    return np.random.default_rng(check_int(name, rng, minimum=0))

@@ -8,7 +8,7 @@
 
 import numpy as np
 
-from refimpl.core.validate import check_int, check_positive
+from refimpl.core.validate import check_int, check_positive, check_rng
 
 
 def noisy_line(rng, n=21, *, slope=5.0, intercept=2.0, noise=1.0, low=-10.0, high=10.0):
@@ -20,6 +20,7 @@ def noisy_line(rng, n=21, *, slope=5.0, intercept=2.0, noise=1.0, low=-10.0, hig
     -------
     x, y : (n,) float64
     """
+    rng = check_rng("rng", rng)
     n = check_int("n", n, minimum=2)
     check_positive("noise", noise, allow_zero=True)
     x = np.linspace(low, high, n)
@@ -34,6 +35,7 @@ def two_moons(rng, n=200, *, noise=0.1):
     points : (n, 2) float64
     labels : (n,) int64
     """
+    rng = check_rng("rng", rng)
     n = check_int("n", n, minimum=2)
     check_positive("noise", noise, allow_zero=True)
     n_upper = n // 2
@@ -53,6 +55,7 @@ def spirals(rng, n=200, *, turns=1.5, noise=0.05):
     points : (n, 2) float64
     labels : (n,) int64
     """
+    rng = check_rng("rng", rng)
     n = check_int("n", n, minimum=2)
     check_positive("turns", turns)
     check_positive("noise", noise, allow_zero=True)
@@ -71,6 +74,7 @@ def gaussian_ring(rng, n=512, *, modes=8, radius=2.0, std=0.02):
     points : (n, 2) float64
     components : (n,) int64, the mode each sample was drawn from
     """
+    rng = check_rng("rng", rng)
     n = check_int("n", n, minimum=1)
     modes = check_int("modes", modes, minimum=1)
     check_positive("radius", radius)
