@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.core import conv, layers, losses, optim
+from refimpl.core import conv, optim
+from refimpl.core import unchecked as nn
 from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_labels,
                                    check_shape)
 
@@ -51,7 +52,7 @@ class Classifier:
         grads : dict, same keys and shapes as ``params``
         """
         logits, cache = self.forward(params, x)
-        loss, dlogits = losses.softmax_cross_entropy(logits, labels)
+        loss, dlogits = nn.softmax_cross_entropy(logits, check_labels("labels", labels, len(logits), self.d_out))
         return loss, self.backward(dlogits, cache)
 
     def project(self, params):
@@ -71,7 +72,8 @@ class Classifier:
 
     def mean_loss(self, params, x, labels, batch_size=500):
         """The mean cross-entropy over all of ``x`` (no gradients)."""
-        return losses.softmax_cross_entropy(self.logits(params, x, batch_size), labels)[0]
+        logits = self.logits(params, x, batch_size)
+        return nn.softmax_cross_entropy(logits, check_labels("labels", labels, len(logits), self.d_out))[0]
 
 
 def count_params(params):
@@ -240,22 +242,22 @@ class ConvNet(Classifier):
             h, cache_conv = conv.conv2d_forward(h, params[f"K{k}"], params[f"b{k}"], pad, self.backend,
                                                 self._workspaces[k - 1])
             h, cache_pool = conv.max_pool_forward(h, self.pool, self.backend)
-            h, cache_relu = layers.relu_forward(h)
+            h, cache_relu = nn.relu_forward(h)
             block_caches.append((cache_conv, cache_pool, cache_relu))
-        pre_hidden, cache_1 = layers.affine_forward(h.reshape(len(x), -1), params["M1"], params["c1"])
-        hidden, cache_relu = layers.relu_forward(pre_hidden)
-        logits, cache_2 = layers.affine_forward(hidden, params["M2"], params["c2"])
+        pre_hidden, cache_1 = nn.affine_forward(h.reshape(len(x), -1), params["M1"], params["c1"])
+        hidden, cache_relu = nn.relu_forward(pre_hidden)
+        logits, cache_2 = nn.affine_forward(hidden, params["M2"], params["c2"])
         return logits, (block_caches, h.shape, cache_1, cache_relu, cache_2)
 
     def backward(self, dlogits, cache):
         block_caches, pooled_shape, cache_1, cache_relu, cache_2 = cache
-        dhidden, dM2, dc2 = layers.affine_backward(dlogits, cache_2)
-        dh, dM1, dc1 = layers.affine_backward(layers.relu_backward(dhidden, cache_relu), cache_1)
+        dhidden, dM2, dc2 = nn.affine_backward(dlogits, cache_2)
+        dh, dM1, dc1 = nn.affine_backward(nn.relu_backward(dhidden, cache_relu), cache_1)
         grads = {"M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
         dh = dh.reshape(pooled_shape)
         for k in range(len(self.blocks), 0, -1):
             cache_conv, cache_pool, cache_relu_k = block_caches[k - 1]
-            dconv = conv.max_pool_backward(layers.relu_backward(dh, cache_relu_k), cache_pool)
+            dconv = conv.max_pool_backward(nn.relu_backward(dh, cache_relu_k), cache_pool)
             # the images need no gradient: the first block skips it
             dh, grads[f"K{k}"], grads[f"b{k}"] = conv.conv2d_backward(dconv, cache_conv, input_gradient=k > 1)
         return grads

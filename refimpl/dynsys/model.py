@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from refimpl.core import layers
+from refimpl.core import unchecked as nn
 from refimpl.core.validate import check_choice, check_int, check_positive
 from refimpl.dynsys import theory
 
@@ -30,10 +30,10 @@ def activation(z, name):
     """Σ(z) and Σ'(z) element-wise, from the core layers; ``name`` one of ``ACTIVATIONS``
     (``"leaky_relu"`` has slope 1/2)."""
     if check_choice("activation_name", name, ACTIVATIONS) == "leaky_relu":
-        s, cache = layers.leaky_relu_forward(z, SLOPE)
-        return s, layers.leaky_relu_backward(np.ones_like(z), cache)
-    s, cache = layers.tanh_forward(z)
-    return s, layers.tanh_backward(np.ones_like(z), cache)
+        s, cache = nn.leaky_relu_forward(z, SLOPE)
+        return s, nn.leaky_relu_backward(np.ones_like(z), cache)
+    s, cache = nn.tanh_forward(z)
+    return s, nn.tanh_backward(np.ones_like(z), cache)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -42,12 +42,12 @@ def activation(z, name):
 
 def linear_forward(x, W, b):
     r"""Affine lift or head, :math:`x \mapsto Wx + b`. x (n, d_in), W (d_out, d_in), b (d_out,)."""
-    out, cache = layers.affine_forward(x, W, b)
+    out, cache = nn.affine_forward(x, W, b)
     return out, {"affine": cache, "W": W}
 
 
 def linear_backward(dout, cache):
-    dx, dW, db = layers.affine_backward(dout, cache["affine"])
+    dx, dW, db = nn.affine_backward(dout, cache["affine"])
     return dx, dW, db
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.core import layers
+from refimpl.core import unchecked as nn
 from refimpl.core.classifier import Classifier, ConvNet, he_normal
 from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
 from refimpl.tutorial import theory
@@ -247,10 +247,10 @@ class OneLayerNet(Classifier):
         return {"M": he_normal(rng, (self.d_out, self.d_in), self.d_in, gain=1.0), "c": np.zeros(self.d_out)}
 
     def forward(self, params, x):
-        return layers.affine_forward(x, params["M"], params["c"])
+        return nn.affine_forward(_images(x, self.d_in), params["M"], params["c"])
 
     def backward(self, dlogits, cache):
-        _, dM, dc = layers.affine_backward(dlogits, cache)
+        _, dM, dc = nn.affine_backward(dlogits, cache)
         return {"M": dM, "c": dc}
 
 
@@ -270,13 +270,19 @@ class TwoLayerNet(Classifier):
                 "M2": he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), "c2": np.zeros(self.d_out)}
 
     def forward(self, params, x):
-        pre_activation, cache_1 = layers.affine_forward(x, params["M1"], params["c1"])
-        hidden, cache_relu = layers.relu_forward(pre_activation)
-        logits, cache_2 = layers.affine_forward(hidden, params["M2"], params["c2"])
+        pre_activation, cache_1 = nn.affine_forward(_images(x, self.d_in), params["M1"], params["c1"])
+        hidden, cache_relu = nn.relu_forward(pre_activation)
+        logits, cache_2 = nn.affine_forward(hidden, params["M2"], params["c2"])
         return logits, (cache_1, cache_relu, cache_2)
 
     def backward(self, dlogits, cache):
         cache_1, cache_relu, cache_2 = cache
-        dhidden, dM2, dc2 = layers.affine_backward(dlogits, cache_2)
-        _, dM1, dc1 = layers.affine_backward(layers.relu_backward(dhidden, cache_relu), cache_1)
+        dhidden, dM2, dc2 = nn.affine_backward(dlogits, cache_2)
+        _, dM1, dc1 = nn.affine_backward(nn.relu_backward(dhidden, cache_relu), cache_1)
         return {"M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
+
+
+def _images(x, d_in):
+    """x as a finite floating (n, d_in) array, checked once per forward pass (the layers then run unchecked)."""
+    return check_shape("x", as_float_array("x", x, ndim=2, dtype=None), (None, d_in), described="(n, d_in)",
+                       context=f"to match the network's d_in = {d_in}")
