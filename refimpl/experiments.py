@@ -353,13 +353,11 @@ def prepare_output_folder(folder, *, entries=(), files=()):
     OSError, with a message naming the folder and the reason (not a directory, read-only, ...).
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise FileExistsError(f"output folder {folder} is an existing file, not a folder; choose another")
-    missing = [parent for parent in (folder, *folder.parents) if not parent.exists()][::-1]
+    missing = _make_folder(folder)
+    probe = folder / f".write-probe-{os.getpid()}"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(folder / f".write-probe-{os.getpid()}", os.O_CREAT | os.O_WRONLY | os.O_EXCL))
-        os.unlink(folder / f".write-probe-{os.getpid()}")
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_EXCL))
+        os.unlink(probe)
     except OSError as error:
         _remove_empty(missing)
         raise type(error)(f"cannot write in output folder {folder}: {error.strerror or error}") from None
@@ -371,6 +369,18 @@ def prepare_output_folder(folder, *, entries=(), files=()):
         raise FileExistsError(f"{path} is an existing {found}, where a {wanted} is to be written; "
                               "move it away or choose another output folder")
     remove_stale(folder)
+    return missing
+
+
+def _make_folder(folder):
+    """Create ``folder`` and its missing parents, or raise an OSError naming it; returns those created."""
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"output folder {folder} is an existing file, not a folder; choose another")
+    missing = [parent for parent in (folder, *folder.parents) if not parent.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise type(error)(f"cannot create output folder {folder}: {error.strerror or error}") from None
     return missing
 
 
@@ -594,7 +604,7 @@ def lookup(results, key, default=KeyError):
 def atomic_write(path, data):
     """Write ``data`` (str or bytes) to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(path.parent)
     mode = "wb" if isinstance(data, bytes) else "w"
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-partial-{os.getpid()}-", dir=path.parent)
     try:

@@ -91,6 +91,8 @@ def test_lookup_and_atomic_write(tmp_path):
         lookup({"a": {}}, "a.b")
     path = atomic_write(tmp_path / "deep" / "file.txt", "hello")
     assert path.read_text() == "hello" and [p.name for p in path.parent.iterdir()] == ["file.txt"]
+    with pytest.raises(FileExistsError, match="file.txt is an existing file, not a folder"):
+        atomic_write(path / "under-a-file.txt", "hello")
 
 
 def test_unknown_experiment_and_bad_settings():
@@ -138,7 +140,7 @@ def test_an_output_path_that_cannot_hold_files_is_refused_before_the_run(toy_exp
     a_file.write_text("keep")
     with pytest.raises(FileExistsError, match="is an existing file, not a folder"):
         run_experiment(toy_experiment, out_dir=a_file)
-    with pytest.raises(NotADirectoryError, match="cannot write in output folder .*a-file/sub"):
+    with pytest.raises(NotADirectoryError, match="cannot create output folder .*a-file/sub: Not a directory"):
         run_experiment(toy_experiment, out_dir=a_file / "sub")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "toy").write_text("a user's file")
