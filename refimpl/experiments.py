@@ -230,9 +230,12 @@ class Run:
         ``progress=True`` shows the bar everywhere, ``progress=False`` never (the lines stay), so that a
         log of a run without a terminal is never silent for minutes.
         """
-        if self._progress or (self._progress is None and sys.stderr.isatty()):
+        if self._bars():
             return tqdm(iterable, total=total, desc=desc or self.name, leave=False, dynamic_ncols=True)
         return self._stage_lines(iterable, total, f"{desc}: " if desc else "")
+
+    def _bars(self):
+        return self._progress or (self._progress is None and sys.stderr.isatty())
 
     def _stage_lines(self, iterable, total, label):
         total = total if total is not None else getattr(iterable, "__len__", lambda: None)()
@@ -246,6 +249,27 @@ class Run:
     def stage(self, text):
         """Print one line ``NAME: text`` to stderr (the progress of a run in a log)."""
         print(f"{self.name}: {text}", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def heartbeat(self, every=60.0):
+        """Context: without progress bars, a :meth:`stage` line every ``every`` seconds, so that a log stays
+        alive through an experiment whose loops do not go through :meth:`progress`."""
+        if self._bars():
+            yield
+            return
+        stop, start = threading.Event(), time.perf_counter()
+
+        def beat():
+            while not stop.wait(every):
+                self.stage(f"still running after {time.perf_counter() - start:.0f} s")
+
+        thread = threading.Thread(target=beat, name=f"{self.name}-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def check_finite(self, step, total, **values):
         """Stop the run with ``FloatingPointError`` naming the step if a value is NaN or infinite."""
@@ -301,7 +325,8 @@ def run_experiment(name, *, quick=False, seed=0, out_dir="figures", mnist_dir=No
             with _StopSignals() as signals:
                 run = Run(name, staging, seed=seed, quick=quick, mnist_dir=mnist_dir, progress=progress)
                 start = time.perf_counter()
-                experiment.function(run, chosen)
+                with run.heartbeat():
+                    experiment.function(run, chosen)
                 run.write_results(chosen, time.perf_counter() - start)
                 _replace_folder(staging, target, hold=signals.hold)
         except BaseException as error:

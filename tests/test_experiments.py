@@ -220,6 +220,17 @@ def test_progress_without_a_terminal_prints_a_line_at_the_start_and_end_of_each_
     assert lines[1].startswith("toy: 5 steps done in ") and len(lines) == 2
 
 
+def test_a_heartbeat_keeps_a_log_alive_through_loops_without_progress(tmp_path, capsys):
+    run = experiments.Run("quiet", tmp_path, progress=False)
+    with run.heartbeat(every=0.05):
+        time.sleep(0.3)
+    beats = capsys.readouterr().err.splitlines()
+    assert len(beats) >= 2 and all(line.startswith("quiet: still running after ") for line in beats)
+    with experiments.Run("bars", tmp_path, progress=True).heartbeat(every=0.05):
+        time.sleep(0.2)
+    assert capsys.readouterr().err == ""
+
+
 # --- the same, in a real process stopped by a signal ---
 
 SLEEPER = "sleeper"
