@@ -25,7 +25,7 @@ from pathlib import Path
 from refimpl import __version__
 from refimpl.bench import add_speedups, benches, format_table
 from refimpl.core.validate import check_int
-from refimpl.experiments import (REPORT_FILE, atomic_write, check_mnist_dir, claim_rows, experiments,
+from refimpl.experiments import (REPORT_FILE, StopSignals, atomic_write, check_mnist_dir, claim_rows, experiments,
                                  get_experiment, output_folder, run_experiment, versions, write_report)
 
 FULL_OUT, QUICK_OUT = Path("figures"), Path("figures/quick")
@@ -205,7 +205,8 @@ def _bench_one(name, bench, out, quick):
     """Run one benchmark, print its table and notes, and write ``out/NAME.json``."""
     print(f"== bench {name}{' (quick)' if quick else ''}", flush=True)
     try:
-        result = bench(quick)
+        with StopSignals():  # SIGTERM/SIGHUP end it as Ctrl-C does, with one line
+            result = bench(quick)
     except BaseException as error:
         error.add_note(f"nothing was written to {out / f'{name}.json'}")
         raise

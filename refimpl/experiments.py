@@ -322,7 +322,7 @@ def run_experiment(name, *, quick=False, seed=0, out_dir="figures", mnist_dir=No
     with output_folder(out_dir, entries=[name]):
         staging = _work_folder(target, "staging")
         try:
-            with _StopSignals() as signals:
+            with StopSignals() as signals:
                 run = Run(name, staging, seed=seed, quick=quick, mnist_dir=mnist_dir, progress=progress)
                 start = time.perf_counter()
                 with run.heartbeat():
@@ -370,8 +370,9 @@ def prepare_output_folder(folder, *, entries=(), files=()):
 
     Creates ``folder`` (and missing parents), writes and removes a probe file in it, refuses an existing
     file at ``folder`` or at ``folder/ENTRY`` for each of ``entries`` (the run folders to come) and an
-    existing folder at ``folder/FILE`` for each of ``files`` (the files to come), and removes the hidden work folders and files of runs whose
-    process is gone (:func:`remove_stale`). Returns the folders it created, outermost first.
+    existing folder at ``folder/FILE`` for each of ``files`` (the files to come), and removes the hidden
+    work folders and files of runs whose process is gone (:func:`remove_stale`). Returns the folders it
+    created, outermost first.
 
     Raises
     ------
@@ -447,7 +448,7 @@ def _remove_empty(folders):
             return
 
 
-class _StopSignals:
+class StopSignals:
     """Context: SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted`; inside :meth:`hold` they wait.
 
     Only in the main thread (the only one where Python runs signal handlers) and only for signals left at

@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -177,3 +179,15 @@ def test_a_closed_pipe_ends_quietly():
     finally:
         os.close(write_end)
     assert completed.returncode == 141 and completed.stderr == ""
+
+
+def test_sigterm_during_a_benchmark_is_one_line_and_exit_status_143(tmp_path, monkeypatch, capsys):
+    def terminated(quick):
+        os.kill(os.getpid(), signal.SIGTERM)  # turned into an exception while the benchmark runs
+        time.sleep(5)
+
+    monkeypatch.setitem(bench._benches, "terminated", terminated)
+    assert main(["bench", "terminated", "--out", str(tmp_path / "out")]) == 143
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"refimpl: interrupted; nothing was written to {tmp_path / 'out' / 'terminated.json'}"
+    assert not (tmp_path / "out").exists() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
