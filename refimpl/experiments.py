@@ -494,6 +494,7 @@ def _work_folder(target, kind):
 
 
 def _umask():
+    """The process's umask (reading it means setting it for an instant)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
