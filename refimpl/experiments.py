@@ -241,10 +241,12 @@ class Run:
         total = total if total is not None else getattr(iterable, "__len__", lambda: None)()
         self.stage(f"{label}started" + (f" ({total} steps)" if total is not None else ""))
         start, count = time.perf_counter(), 0
-        for item in iterable:
-            yield item
-            count += 1
-        self.stage(f"{label}{count} steps done in {time.perf_counter() - start:.1f} s")
+        try:
+            for item in iterable:
+                count += 1
+                yield item
+        finally:  # also when the loop breaks early or fails (the generator is closed)
+            self.stage(f"{label}{count} steps done in {time.perf_counter() - start:.1f} s")
 
     def stage(self, text):
         """Print one line ``NAME: text`` to stderr (the progress of a run in a log)."""

@@ -218,6 +218,11 @@ def test_progress_without_a_terminal_prints_a_line_at_the_start_and_end_of_each_
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "toy: started (5 steps)"
     assert lines[1].startswith("toy: 5 steps done in ") and len(lines) == 2
+    run = experiments.Run("loop", tmp_path, progress=False)
+    for step in run.progress(range(10), desc="early exit"):
+        if step == 3:
+            break
+    assert capsys.readouterr().err.splitlines()[-1].startswith("loop: early exit: 4 steps done in ")
 
 
 def test_a_heartbeat_keeps_a_log_alive_through_loops_without_progress(tmp_path, capsys):
