@@ -6,22 +6,31 @@
     refimpl run tutorial --quick --seed 1     # one experiment -> figures/tutorial/
     refimpl reproduce --quick                 # every experiment, then figures/REPORT.md
     refimpl bench rd                          # a benchmark -> table + benchmarks/rd.json
+    refimpl bench rd --quick                  # small sizes -> benchmarks/quick/rd.json
 
-The CLI knows only the registries in :mod:`refimpl.experiments` and :mod:`refimpl.bench`.
+The CLI knows only the registries in :mod:`refimpl.experiments` and :mod:`refimpl.bench`. Everything a
+command is given (names, seed, MNIST folder, output folder) is checked before anything runs; a bad one
+ends the command with one line ``refimpl: error: ...`` and exit status 1, Ctrl-C with one line and 130
+(SIGTERM 143, SIGHUP 129), a closed pipe (``| head``) quietly.
 """
 
 import argparse
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
 
 from refimpl import __version__
 from refimpl.bench import add_speedups, benches, format_table
-from refimpl.experiments import atomic_write, experiments, run_experiment, versions, write_report
+from refimpl.core.validate import check_int
+from refimpl.experiments import (REPORT_FILE, StopSignals, atomic_write, check_mnist_dir, claim_rows, experiments,
+                                 get_experiment, output_folder, run_experiment, versions, write_report)
 
 FULL_OUT, QUICK_OUT = Path("figures"), Path("figures/quick")
-_USER_ERRORS = (ValueError, TypeError, KeyError, FileNotFoundError, FloatingPointError, RuntimeError)
+BENCH_OUT, BENCH_QUICK_OUT = Path("benchmarks"), Path("benchmarks/quick")
+_USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError, RuntimeError)
 
 
 def main(argv=None):
@@ -33,11 +42,29 @@ def main(argv=None):
         return 2
     try:
         return args.handler(args)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, and SIGTERM/SIGHUP during a run
+        print("; ".join(["refimpl: interrupted", *getattr(interrupt, "__notes__", [])]), file=sys.stderr)
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell command does
+        _silence_stdout()
+        return 128 + getattr(signal, "SIGPIPE", 13)
     except _USER_ERRORS as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", []))
-        print(f"refimpl: {type(error).__name__}: {message}{notes}", file=sys.stderr)
+        print(f"refimpl: error: {_describe(error)}", file=sys.stderr)
         return 1
+
+
+def _describe(error):
+    """The message of ``error`` and its notes on one line (a KeyError's message without its quotes)."""
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    return "; ".join([str(message), *getattr(error, "__notes__", [])])
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so that the interpreter's final flush into the closed pipe stays quiet."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests)
+        pass
 
 
 def _parser():
@@ -61,7 +88,9 @@ def _parser():
     bench = commands.add_parser("bench", help="run benchmarks (all, or the one named)")
     bench.add_argument("name", nargs="?", help="benchmark name (see `refimpl list`)")
     bench.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    bench.add_argument("--out", default="benchmarks", type=Path, help="folder of the JSON results (default: %(default)s)")
+    bench.add_argument("--out", default=None, type=_output_folder,
+                       help=f"folder of the JSON results (default: {BENCH_OUT}, {BENCH_QUICK_OUT} with --quick, "
+                            "so that smoke runs never overwrite the committed full-size results)")
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -69,12 +98,13 @@ def _parser():
 def _add_run_options(parser):
     parser.add_argument("--quick", action="store_true", help="quick settings (minutes on 2 cores)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run's generator (default: %(default)s)")
-    parser.add_argument("--out", default=None, type=Path,
+    parser.add_argument("--out", default=None, type=_output_folder,
                         help=f"output folder (default: {FULL_OUT} for the full settings, {QUICK_OUT} with --quick, "
                              "so that quick runs never overwrite the committed full-setting results)")
     parser.add_argument("--mnist-dir", default=None, help="folder of full-MNIST IDX files "
                         "(default: $REFIMPL_MNIST_DIR, else the bundled 5k subset)")
-    parser.add_argument("--no-progress", action="store_true", help="never show progress bars")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars, one line per stage (as without a terminal)")
 
 
 def _list(args):
@@ -94,8 +124,20 @@ def _run_out(args):
     return QUICK_OUT if args.quick else FULL_OUT
 
 
+def _run_output(args, names, files=()):
+    """Check the names, seed and MNIST folder, then the output folder (a context), before anything runs."""
+    unknown = [name for name in names if name not in experiments()]
+    if unknown:
+        get_experiment(unknown[0])  # raises, naming the known ones
+    check_int("--seed", args.seed, minimum=0)
+    check_mnist_dir(args.mnist_dir)
+    return output_folder(_run_out(args), entries=names, files=files)
+
+
 def _run_one(name, args):
     start = time.perf_counter()
+    print(f"{name}: running ({'quick' if args.quick else 'full'} settings, seed {args.seed})", file=sys.stderr,
+          flush=True)
     document = run_experiment(name, quick=args.quick, seed=args.seed, out_dir=_run_out(args),
                               mnist_dir=args.mnist_dir, progress=False if args.no_progress else None)
     print(f"{name}: done in {time.perf_counter() - start:.1f} s -> {_run_out(args) / name}")
@@ -103,42 +145,76 @@ def _run_one(name, args):
 
 
 def _run(args):
-    document = _run_one(args.name, args)
-    print(json.dumps(document["results"], indent=2))
+    """Run one experiment and print its claims table: key, measured value, verdict."""
+    with _run_output(args, [args.name]):
+        document = _run_one(args.name, args)
+    rows = claim_rows(get_experiment(args.name), document["results"])
+    width = max((len(claim.key) for claim, _, _ in rows), default=0)
+    for claim, measured, words in rows:
+        print(f"  {claim.key:<{width}}  {measured:>12}  {words}")
+    print(f"results: {_run_out(args) / args.name / 'results.json'}")
     return 0
 
 
 def _reproduce(args):
     names = args.only or list(experiments())
-    failures = []
-    for name in names:
-        try:
-            _run_one(name, args)
-        except _USER_ERRORS as error:
-            failures.append(name)
-            print(f"{name}: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
-    report = write_report(_run_out(args), names)
-    print(f"report: {report}")
+    with _run_output(args, names, files=[REPORT_FILE]) as out:
+        failures = [name for name in names if not _run_or_report_failure(name, args)]
+        if len(failures) == len(names):
+            raise RuntimeError(f"every experiment failed; {out / REPORT_FILE} was not rewritten")
+        print(f"report: {write_report(out, names)}")
     if failures:
         print(f"failed: {', '.join(failures)}", file=sys.stderr)
         return 1
     return 0
 
 
+def _run_or_report_failure(name, args):
+    """Run ``name``; on a user error print one line and return False, so that the others still run."""
+    try:
+        _run_one(name, args)
+    except BrokenPipeError:
+        raise
+    except _USER_ERRORS as error:
+        print(f"{name}: FAILED: {type(error).__name__}: {_describe(error)}", file=sys.stderr)
+        return False
+    return True
+
+
+def _output_folder(text):
+    """argparse type of --out: a path, not empty (an empty one would silently mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a folder; got an empty path")
+    return Path(text)
+
+
 def _bench(args):
     registry = benches()
     names = [args.name] if args.name else list(registry)
-    for name in names:
-        if name not in registry:
-            raise KeyError(f"no benchmark named {name!r}; known: {', '.join(registry)}")
-        print(f"== bench {name}{' (quick)' if args.quick else ''}")
-        result = registry[name](args.quick)
-        result["rows"] = add_speedups(result.get("rows", []))
-        print(format_table(result["rows"]))
-        for key, value in result.items():
-            if key != "rows":
-                print(f"{key}: {json.dumps(value)}")
-        document = {"bench": name, "quick": args.quick, "versions": versions(), **result}
-        path = atomic_write(args.out / f"{name}.json", json.dumps(document, indent=2) + "\n")
-        print(f"-> {path}")
+    unknown = [name for name in names if name not in registry]
+    if unknown:
+        raise KeyError(f"no benchmark named {unknown[0]!r}; known: {', '.join(registry)}")
+    out = args.out if args.out is not None else (BENCH_QUICK_OUT if args.quick else BENCH_OUT)
+    with output_folder(out, files=[f"{name}.json" for name in names]):
+        for name in names:
+            _bench_one(name, registry[name], out, args.quick)
     return 0
+
+
+def _bench_one(name, bench, out, quick):
+    """Run one benchmark, print its table and notes, and write ``out/NAME.json``."""
+    print(f"== bench {name}{' (quick)' if quick else ''}", flush=True)
+    try:
+        with StopSignals():  # SIGTERM/SIGHUP end it as Ctrl-C does, with one line
+            result = bench(quick)
+    except BaseException as error:
+        error.add_note(f"nothing was written to {out / f'{name}.json'}")
+        raise
+    result["rows"] = add_speedups(result.get("rows", []))
+    print(format_table(result["rows"]))
+    for key, value in result.items():
+        if key != "rows":
+            print(f"{key}: {json.dumps(value)}")
+    document = {"bench": name, "quick": quick, "versions": versions(), **result}
+    path = atomic_write(out / f"{name}.json", json.dumps(document, indent=2) + "\n")
+    print(f"-> {path}")

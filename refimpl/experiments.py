@@ -14,14 +14,19 @@ A topic registers its experiments in ``refimpl/<topic>/experiment.py``::
 
 :func:`run_experiment` gives the function a :class:`Run` that owns the seed (a
 ``numpy.random.Generator``), the output folder and the results. The run is staged in a hidden folder
-and moved to ``DIR/NAME/`` only when it succeeds, so a failed run leaves the previous results intact.
+and moved to ``DIR/NAME/`` only when it succeeds, so a failed run leaves the previous results intact:
+everything a run is given is checked before its staging folder exists, the staging folder is removed on
+any error and on SIGINT, SIGTERM and SIGHUP, and the staging folders of a killed run (SIGKILL) are
+removed by the next run into the same folder. Files and folders get the permissions the umask gives.
 Each run writes ``results.json`` (measured numbers, settings, seed, versions), ``metrics.csv`` for
 curves and PNG figures. :func:`write_report` collects every run into ``DIR/REPORT.md``, the source
 document's claims beside our measured values.
 """
 
+import contextlib
 import csv
 import dataclasses
+import errno
 import importlib
 import importlib.util
 import io
@@ -29,9 +34,12 @@ import json
 import os
 import pkgutil
 import platform
+import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +50,23 @@ from tqdm.auto import tqdm
 import refimpl
 from refimpl.core.validate import check_finite_step, check_int, check_unregistered
 from refimpl.data import load_mnist
+from refimpl.data.mnist import ENVIRONMENT_VARIABLE, IDX_FILES, _find_idx
 
 RESULTS_FILE = "results.json"
 METRICS_FILE = "metrics.csv"
 REPORT_FILE = "REPORT.md"
+# Hidden work files carry their owner's pid, so that the next run can tell a killed run's leftovers
+# (owner dead) from a concurrent run's (owner alive): ".NAME-staging-PID-RANDOM", "-retired-", "-partial-".
+_WORK_FILE = re.compile(r"^\.(?P<target>.+)-(?P<kind>staging|retired|partial)-(?P<pid>\d+)-[^-]+$")
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during a run, raised like Ctrl-C so that the run cleans up after itself."""
+
+    def __init__(self, signum):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -204,12 +225,53 @@ class Run:
         return path
 
     def progress(self, iterable, *, total=None, desc=None):
-        """Wrap a long loop in a tqdm bar; shown only on a terminal unless the run was told otherwise."""
-        return tqdm(iterable, total=total, desc=desc or self.name, disable=self._progress_disabled(),
-                    leave=False, dynamic_ncols=True)
+        """Wrap a long loop: a tqdm bar on a terminal, else one :meth:`stage` line at its start and end.
 
-    def _progress_disabled(self):
-        return None if self._progress is None else not self._progress
+        ``progress=True`` shows the bar everywhere, ``progress=False`` never (the lines stay), so that a
+        log of a run without a terminal is never silent for minutes.
+        """
+        if self._bars():
+            return tqdm(iterable, total=total, desc=desc or self.name, leave=False, dynamic_ncols=True)
+        return self._stage_lines(iterable, total, f"{desc}: " if desc else "")
+
+    def _bars(self):
+        return self._progress or (self._progress is None and sys.stderr.isatty())
+
+    def _stage_lines(self, iterable, total, label):
+        total = total if total is not None else getattr(iterable, "__len__", lambda: None)()
+        self.stage(f"{label}started" + (f" ({total} steps)" if total is not None else ""))
+        start, count = time.perf_counter(), 0
+        try:
+            for item in iterable:
+                count += 1
+                yield item
+        finally:  # also when the loop breaks early or fails (the generator is closed)
+            self.stage(f"{label}{count} steps done in {time.perf_counter() - start:.1f} s")
+
+    def stage(self, text):
+        """Print one line ``NAME: text`` to stderr (the progress of a run in a log)."""
+        print(f"{self.name}: {text}", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def heartbeat(self, every=60.0):
+        """Context: without progress bars, a :meth:`stage` line every ``every`` seconds, so that a log stays
+        alive through an experiment whose loops do not go through :meth:`progress`."""
+        if self._bars():
+            yield
+            return
+        stop, start = threading.Event(), time.perf_counter()
+
+        def beat():
+            while not stop.wait(every):
+                self.stage(f"still running after {time.perf_counter() - start:.0f} s")
+
+        thread = threading.Thread(target=beat, name=f"{self.name}-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def check_finite(self, step, total, **values):
         """Stop the run with ``FloatingPointError`` naming the step if a value is NaN or infinite."""
@@ -233,13 +295,19 @@ def run_experiment(name, *, quick=False, seed=0, out_dir="figures", mnist_dir=No
                    settings=None):
     """Run experiment ``name`` and move its files into ``out_dir/name`` when it succeeds.
 
+    Everything is checked before anything is created: the name, the settings, the seed, ``mnist_dir`` and
+    the output folder (:func:`prepare_output_folder`). The run is staged in a hidden folder of ``out_dir``
+    that is removed on any error and on SIGINT, SIGTERM or SIGHUP (:class:`Interrupted`); on success it
+    replaces ``out_dir/name``.
+
     Parameters
     ----------
     quick : bool, use the experiment's quick settings
-    seed : int, seed of the run's generator; a fixed seed gives identical results
+    seed : int >= 0, seed of the run's generator; a fixed seed gives identical results
     out_dir : path, parent folder of the run's folder
-    mnist_dir : path, optional, folder of full-MNIST IDX files (default: bundled subset)
-    progress : bool or None, show progress bars (None: only on a terminal)
+    mnist_dir : path, optional, folder of full-MNIST IDX files (default: ``$REFIMPL_MNIST_DIR``, else the
+        bundled subset)
+    progress : bool or None, progress bars (None: only on a terminal; without one, a line per stage)
     settings : dataclass instance, optional, overrides the quick/full settings (tests use this)
 
     Returns
@@ -248,32 +316,216 @@ def run_experiment(name, *, quick=False, seed=0, out_dir="figures", mnist_dir=No
     """
     experiment = get_experiment(name)
     chosen = settings if settings is not None else (experiment.quick if quick else experiment.full)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out_dir))
-    run = Run(name, staging, seed=seed, quick=quick, mnist_dir=mnist_dir, progress=progress)
-    start = time.perf_counter()
+    if not dataclasses.is_dataclass(chosen) or isinstance(chosen, type):
+        raise TypeError(f"settings of experiment {name!r} must be a dataclass instance; got {chosen!r}")
+    seed = check_int("seed", seed, minimum=0)
+    check_mnist_dir(mnist_dir)
+    target = Path(out_dir) / name
+    with output_folder(out_dir, entries=[name]):
+        staging = _work_folder(target, "staging")
+        try:
+            with StopSignals() as signals:
+                run = Run(name, staging, seed=seed, quick=quick, mnist_dir=mnist_dir, progress=progress)
+                start = time.perf_counter()
+                with run.heartbeat():
+                    experiment.function(run, chosen)
+                run.write_results(chosen, time.perf_counter() - start)
+                _replace_folder(staging, target, hold=signals.hold)
+        except BaseException as error:
+            if staging.exists():  # not moved onto target: this run wrote nothing
+                shutil.rmtree(staging, ignore_errors=True)
+                error.add_note(f"nothing was written to {target}")
+            raise
+    return json.loads((target / RESULTS_FILE).read_text())
+
+
+def check_mnist_dir(mnist_dir):
+    """Check ``mnist_dir`` (or ``$REFIMPL_MNIST_DIR`` when it is None) names a folder with the four IDX files.
+
+    Cheap (no file is read), so that a run is refused before it starts rather than when it reaches the data.
+    """
+    directory = mnist_dir if mnist_dir is not None else os.environ.get(ENVIRONMENT_VARIABLE) or None
+    if directory is None:
+        return None
+    where = "--mnist-dir" if mnist_dir is not None else f"${ENVIRONMENT_VARIABLE}"
+    if not Path(directory).is_dir():
+        raise FileNotFoundError(f"MNIST directory {str(directory)!r} (from {where}) is not a folder")
+    for stem in IDX_FILES.values():
+        _find_idx(Path(directory), stem)
+    return Path(directory)
+
+
+@contextlib.contextmanager
+def output_folder(folder, *, entries=(), files=()):
+    """Context: ``folder`` prepared by :func:`prepare_output_folder`; the folders it had to create are
+    removed again, while empty, if the block fails (a refused or interrupted command leaves nothing)."""
+    created = prepare_output_folder(folder, entries=entries, files=files)
     try:
-        experiment.function(run, chosen)
-        run.write_results(chosen, time.perf_counter() - start)
-    except BaseException as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(error, Exception) and hasattr(error, "add_note"):  # add_note: Python >= 3.11
-            error.add_note(f"nothing was written to {out_dir / name}")
+        yield Path(folder)
+    except BaseException:
+        _remove_empty(created)
         raise
-    _replace_folder(staging, out_dir / name)
-    return json.loads((out_dir / name / RESULTS_FILE).read_text())
 
 
-def _replace_folder(source, target):
-    """Move ``source`` to ``target``, replacing an existing ``target`` with two renames."""
-    if target.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
-        os.replace(target, retired / target.name)
-        os.replace(source, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(source, target)
+def prepare_output_folder(folder, *, entries=(), files=()):
+    """Make sure files can be written in ``folder`` before anything runs, and clean a killed run's leftovers.
+
+    Creates ``folder`` (and missing parents), writes and removes a probe file in it, refuses an existing
+    file at ``folder`` or at ``folder/ENTRY`` for each of ``entries`` (the run folders to come) and an
+    existing folder at ``folder/FILE`` for each of ``files`` (the files to come), and removes the hidden
+    work folders and files of runs whose process is gone (:func:`remove_stale`). Returns the folders it
+    created, outermost first.
+
+    Raises
+    ------
+    OSError, with a message naming the folder and the reason (not a directory, read-only, ...).
+    """
+    folder = Path(folder)
+    missing = _make_folder(folder)
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_EXCL))
+        os.unlink(probe)
+    except OSError as error:
+        _remove_empty(missing)
+        raise type(error)(f"cannot write in output folder {folder}: {error.strerror or error}") from None
+    clashes = [(folder / entry, "file", "run folder") for entry in entries
+               if (folder / entry).exists() and not (folder / entry).is_dir()]
+    clashes += [(folder / file, "folder", "file") for file in files if (folder / file).is_dir()]
+    if clashes:
+        path, found, wanted = clashes[0]
+        raise FileExistsError(f"{path} is an existing {found}, where a {wanted} is to be written; "
+                              "move it away or choose another output folder")
+    remove_stale(folder)
+    return missing
+
+
+def _make_folder(folder):
+    """Create ``folder`` and its missing parents, or raise an OSError naming it; returns those created."""
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"output folder {folder} is an existing file, not a folder; choose another")
+    missing = [parent for parent in (folder, *folder.parents) if not parent.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise type(error)(f"cannot create output folder {folder}: {error.strerror or error}") from None
+    return missing
+
+
+def remove_stale(folder):
+    """Remove the hidden work folders and files that runs killed by SIGKILL left in ``folder``.
+
+    A work entry is stale when the process named in it no longer exists; a concurrent run's entries are
+    kept. A retired results folder whose replacement never arrived is put back in place.
+    """
+    for path in Path(folder).iterdir():
+        match = _WORK_FILE.match(path.name)
+        if match is None or _alive(int(match["pid"])):
+            continue
+        target = path.parent / match["target"]
+        if match["kind"] == "retired" and not target.exists() and (path / target.name).is_dir():
+            os.replace(path / target.name, target)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, another user's
+        return True
+    return True
+
+
+def _remove_empty(folders):
+    """Remove ``folders`` (those :func:`prepare_output_folder` created) innermost first, while they are empty."""
+    for created in reversed(folders):
+        try:
+            created.rmdir()
+        except OSError:
+            return
+
+
+class StopSignals:
+    """Context: SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted`; inside :meth:`hold` they wait.
+
+    Only in the main thread (the only one where Python runs signal handlers) and only for signals left at
+    their default action: a SIGHUP ignored by ``nohup`` stays ignored. The previous handlers are restored
+    on exit.
+    """
+
+    def __enter__(self):
+        self.previous, self.pending, self.holding = {}, None, False
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, *_STOP_SIGNALS):
+                if signal.getsignal(signum) in (signal.SIG_DFL, signal.default_int_handler):
+                    self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        return False
+
+    def _handle(self, signum, frame):
+        if not self.holding:
+            raise Interrupted(signum)
+        self.pending = self.pending or signum
+
+    @contextlib.contextmanager
+    def hold(self):
+        """Delay the signals until the block ends (the block is then never cut in the middle)."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+            if self.pending is not None:
+                raise Interrupted(self.pending)
+
+
+def _work_folder(target, kind):
+    """A hidden folder ``.TARGET-KIND-PID-RANDOM`` beside ``target``, with the umask's permissions."""
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}-{kind}-{os.getpid()}-", dir=target.parent))
+    os.chmod(folder, 0o777 & ~_umask())
+    return folder
+
+
+def _umask():
+    """The process's umask (reading it means setting it for an instant)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _replace_folder(source, target, hold=contextlib.nullcontext):
+    """Move ``source`` onto ``target``, putting an existing ``target`` aside first (two renames).
+
+    ``hold`` keeps signals from cutting between the two renames; after a SIGKILL there the retired folder
+    is put back by :func:`remove_stale`. Of two runs finishing at once into the same ``target``, the last
+    one wins (a rename onto a folder that appeared meanwhile is retried); neither leaves a mixed folder.
+    """
+    for attempt in range(3):
+        retired = _work_folder(target, "retired")
+        try:
+            with hold():
+                try:
+                    if target.exists():
+                        os.replace(target, retired / target.name)
+                    os.replace(source, target)
+                    return
+                except OSError as error:
+                    if error.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT) and attempt < 2:
+                        continue  # another run moved target meanwhile: try again
+                    if not target.exists() and (retired / target.name).exists():
+                        os.replace(retired / target.name, target)
+                    raise
+        finally:
+            shutil.rmtree(retired, ignore_errors=True)
 
 
 def write_report(out_dir="figures", names=None):
@@ -301,14 +553,18 @@ def _report_section(experiment, document, folder):
              f"Setting: {mode}, seed {document['seed']}, {document['timings']['total']:.1f} s.\n"]
     if experiment.claims:
         lines += ["| quantity | claim | source | measured | verdict |", "|---|---|---|---|---|"]
-        for claim in experiment.claims:
-            measured = lookup(document["results"], claim.key, default=None)
-            cells = [f"`{claim.key}`", claim.statement, claim.source or "—", _format(measured),
-                     verdict(claim, document["results"])]
+        for claim, measured, words in claim_rows(experiment, document["results"]):
+            cells = [f"`{claim.key}`", claim.statement, claim.source or "—", measured, words]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")  # a bare | ends a cell
         lines.append("")
     lines += [f"![{png.stem}]({experiment.name}/{png.name})" for png in sorted(folder.glob("*.png"))]
     return "\n".join(lines) + "\n"
+
+
+def claim_rows(experiment, results):
+    """``(claim, measured value as text, verdict)`` for each claim of ``experiment`` on ``results``."""
+    return [(claim, _format(lookup(results, claim.key, default=None)), verdict(claim, results))
+            for claim in experiment.claims]
 
 
 def verdict(claim, results):
@@ -377,10 +633,11 @@ def lookup(results, key, default=KeyError):
 def atomic_write(path, data):
     """Write ``data`` (str or bytes) to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(path.parent)
     mode = "wb" if isinstance(data, bytes) else "w"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-partial-{os.getpid()}-", dir=path.parent)
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600 whatever the umask
         with os.fdopen(handle, mode) as stream:
             stream.write(data)
         os.replace(temporary, path)
