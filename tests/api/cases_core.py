@@ -106,6 +106,8 @@ DATA_CASES = [
     Case(synthetic.gaussian_ring, lambda rng: {"rng": rng, "n": 6, "modes": 3, "radius": 2.0, "std": 0.02}),
 ]
 
+PACKAGES = {"refimpl.core": CASES, "refimpl.core.fitting": [], "refimpl.data": DATA_CASES}
+
 # Public callables that take no data (nothing to refuse) or are the checks themselves.
 EXEMPT = {
     **{qualified_name(f): "a validator: its own messages are tested in tests/core/test_validate.py"
