@@ -14,6 +14,8 @@ predicted classes (argmax of the logits) with those of the real images,
 FIDs from different classifiers are on different scales and cannot be compared with one another.
 """
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 
@@ -48,12 +50,25 @@ def frechet_distance(mean_a, cov_a, mean_b, cov_b):
     mean_b = check_shape("mean_b", as_float_array("mean_b", mean_b, ndim=1), (k,), described="(k,)")
     cov_a = check_shape("cov_a", as_float_array("cov_a", cov_a, ndim=2), (k, k), described="(k, k)")
     cov_b = check_shape("cov_b", as_float_array("cov_b", cov_b, ndim=2), (k, k), described="(k, k)")
-    root = scipy.linalg.sqrtm(cov_a @ cov_b)
-    if not np.all(np.isfinite(root)):
+    root = _square_root(cov_a @ cov_b)
+    if root is None:
         offset = 1e-6 * np.eye(k)
-        root = scipy.linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            root = scipy.linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
     difference = mean_a - mean_b
     return float(difference @ difference + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(root.real))
+
+
+def _square_root(matrix):
+    """``sqrtm(matrix)``, or None where scipy finds it singular or ill-conditioned or the result is not finite."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+        try:
+            root = scipy.linalg.sqrtm(matrix)
+        except scipy.linalg.LinAlgWarning:
+            return None
+    return root if np.all(np.isfinite(root)) else None
 
 
 def fid(real_features, generated_features):
