@@ -41,17 +41,19 @@ def adam_update_numpy(param, grad, first, second, lr, beta1, beta2, eps, t):
 
 @register(KERNEL, "numba")
 def adam_update_numba(param, grad, first, second, lr, beta1, beta2, eps, t):
-    """numba twin: one pass over the flattened arrays (bias corrections computed once, outside)."""
-    _adam_update(param.reshape(-1), grad.reshape(-1), first.reshape(-1), second.reshape(-1),
-                 lr, beta1, beta2, eps, 1.0 - beta1**t, 1.0 - beta2**t)
+    """numba twin: one pass over the flattened arrays, in the arrays' dtype, in the reference's order of
+    operations (so float32 stays float32, and the results agree with the reference to the last bit)."""
+    dtype = param.dtype.type
+    _adam_update(param.reshape(-1), grad.reshape(-1), first.reshape(-1), second.reshape(-1), dtype(lr),
+                 dtype(1.0 - beta1), dtype(1.0 - beta2), dtype(eps), dtype(1.0 - beta1**t), dtype(1.0 - beta2**t))
 
 
 @njit(cache=True)
-def _adam_update(param, grad, first, second, lr, beta1, beta2, eps, bias1, bias2):
+def _adam_update(param, grad, first, second, lr, keep1, keep2, eps, bias1, bias2):
     for i in range(param.size):
         g = grad[i]
-        m = first[i] + (1.0 - beta1) * (g - first[i])
-        v = second[i] + (1.0 - beta2) * (g * g - second[i])
+        m = first[i] + keep1 * (g - first[i])
+        v = second[i] + keep2 * (g * g - second[i])
         first[i] = m
         second[i] = v
         param[i] -= lr * (m / bias1) / (np.sqrt(v / bias2) + eps)
@@ -75,9 +77,11 @@ class CellAdam(Adam):
         self.t += 1
         kernel = get_kernel(KERNEL, self._backend)
         for name, param in params.items():
-            first = self._buffer(name, "first_moment", param)
-            second = self._buffer(name, "second_moment", param)
-            kernel(param, grads[name], first, second, self.lr, self.beta1, self.beta2, self.eps, self.t)
+            if name not in self.buffers:  # core's _buffer allocates its default on every call: only once here
+                self.buffers[name] = {"first_moment": np.zeros_like(param), "second_moment": np.zeros_like(param)}
+            moments = self.buffers[name]
+            kernel(param, grads[name], moments["first_moment"], moments["second_moment"], self.lr, self.beta1,
+                   self.beta2, self.eps, self.t)
 
     def state_dict(self):
         """Core Adam's state: hyper-parameters, step count and buffers (copies), without the backend."""

@@ -100,19 +100,21 @@ def forward(params, x, output):
     return h, caches
 
 
-def backward(params, dout, caches, output, *, param_grads=True, backend="numpy"):
+def backward(params, dout, caches, output, *, param_grads=True, input_grad=True, backend="numpy"):
     r"""Backward pass of :func:`forward` given ``dout`` = ∂L/∂out, shape (n, d_L).
 
     .. math:: \delta_l = (\delta_{l+1} W_{l+1}) \odot \sigma'(a_l), \quad
               \partial L/\partial W_l = \delta_l^\top h_{l-1}, \quad \partial L/\partial b_l = \textstyle\sum_n \delta_l
 
-    With ``param_grads=False`` only ∂L/∂x is computed (the discriminator inside a generator step). ``backend``
-    chooses the twin of the leaky-ReLU pass (kernel ``"coevo_leaky_relu_backward"``).
+    With ``param_grads=False`` only ∂L/∂x is computed (the discriminator inside a generator step); with
+    ``input_grad=False`` ∂L/∂x is skipped (a network's own update needs none: it saves the largest product of
+    the discriminator's step). ``backend`` chooses the twin of the leaky-ReLU pass (kernel
+    ``"coevo_leaky_relu_backward"``).
 
     Returns
     -------
     grads : dict like ``params`` (None when ``param_grads`` is false)
-    dx : (n, d_0)
+    dx : (n, d_0), or None when ``input_grad`` is false
     """
     grads, delta = {}, dout
     leaky_relu_backward = get_kernel(LEAKY_RELU_BACKWARD, backend)
@@ -122,7 +124,10 @@ def backward(params, dout, caches, output, *, param_grads=True, backend="numpy")
             delta = leaky_relu_backward(delta, *activation_cache)
         elif output == "tanh":
             delta = tanh_backward(delta, activation_cache)
-        if param_grads:
+        if layer == 1 and not input_grad:
+            x, _ = affine_cache
+            grads["w1"], grads["b1"], delta = delta.T @ x, delta.sum(axis=0), None
+        elif param_grads:
             delta, grads[f"w{layer}"], grads[f"b{layer}"] = affine_backward(delta, affine_cache)
         else:
             delta = delta @ affine_cache[1]
@@ -162,7 +167,7 @@ def generator_gradients(generator, discriminator, z, loss_function, backend="num
     loss, dlogits = loss_function(logits[:, 0])
     _, dfake = backward(discriminator, dlogits[:, None], discriminator_caches, "logit", param_grads=False,
                         backend=backend)
-    grads, _ = backward(generator, dfake, generator_caches, "tanh", backend=backend)
+    grads, _ = backward(generator, dfake, generator_caches, "tanh", input_grad=False, backend=backend)
     return loss, grads
 
 
@@ -188,5 +193,6 @@ def discriminator_gradients(discriminator, real, fake, backend="numpy"):
     logits, caches = forward(discriminator, np.concatenate([real, fake]), "logit")
     n = len(real)
     loss, dreal, dfake = discriminator_loss(logits[:n, 0], logits[n:, 0])
-    grads, _ = backward(discriminator, np.concatenate([dreal, dfake])[:, None], caches, "logit", backend=backend)
+    grads, _ = backward(discriminator, np.concatenate([dreal, dfake])[:, None], caches, "logit", input_grad=False,
+                        backend=backend)
     return loss, grads
