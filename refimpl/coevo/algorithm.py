@@ -41,7 +41,7 @@ from refimpl.coevo.losses import LOSS_NAMES, discriminator_loss, draw_loss, gene
 from refimpl.coevo.networks import (discriminate, discriminator_gradients, discriminator_sizes, generate,
                                     generator_gradients, generator_sizes, init_network)
 from refimpl.core.layers import sigmoid
-from refimpl.core.validate import check_choice, check_int, check_positive, check_real
+from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_real, check_shape
 
 METHODS = ("lipizzaner", "egan")
 EGAN_MUTATIONS = ("minimax", "bce", "mse")
@@ -103,12 +103,17 @@ def check_settings(settings):
     for name in ("mutation_alpha", "egan_gamma"):
         check_positive(name, getattr(settings, name), allow_zero=True)
     for name in ("beta1", "beta2", "mutation_probability"):
-        if not 0 <= check_real(name, getattr(settings, name)) <= 1:
-            raise ValueError(f"{name} must be in [0, 1]; got {getattr(settings, name)!r}")
+        _check_probability(name, getattr(settings, name))
     if settings.method == "egan" and settings.grid_side != 1:
         raise ValueError(f"method='egan' has one generator and one discriminator: grid_side must be 1; "
                          f"got {settings.grid_side}")
     return settings
+
+
+def _check_probability(name, value):
+    if not 0 <= check_real(name, value) <= 1:
+        raise ValueError(f"{name} must be in [0, 1]; got {value!r}")
+    return value
 
 
 def cell_rng(seed, cell, iteration):
@@ -140,14 +145,18 @@ def mutate_learning_rate(lr, rng, lr0, alpha, probability):
 
     (in effect a slow drift downwards: mean change :math:`-p\alpha\eta_0/10` per step).
     """
-    delta = rng.normal(-lr0 / 10.0, lr0)
+    check_positive("lr", lr, allow_zero=True)
+    check_positive("alpha", alpha, allow_zero=True)
+    _check_probability("probability", probability)
+    delta = rng.normal(-check_positive("lr0", lr0) / 10.0, lr0)
     applied = rng.random() < probability
     return max(0.0, lr + alpha * delta) if applied else lr
 
 
 def batch_indices(rng, n_data, batch_size, n_batches):
     """(n_batches, batch_size) indices into the data: consecutive slices of fresh permutations (epochs)."""
-    needed = n_batches * batch_size
+    needed = check_int("n_batches", n_batches, minimum=1) * check_int("batch_size", batch_size, minimum=1)
+    check_int("n_data", n_data, minimum=1)
     order = np.concatenate([rng.permutation(n_data) for _ in range(-(-needed // n_data))])
     return order[:needed].reshape(n_batches, batch_size)
 
@@ -183,7 +192,9 @@ def evaluate(generators, discriminators, real, rng, settings):
 
 def tournament(fitness, rng, size):
     """Index of the fittest (lowest) of ``size`` distinct individuals drawn uniformly (all, if fewer)."""
-    entrants = rng.choice(len(fitness), size=min(size, len(fitness)), replace=False)
+    if len(fitness) < 1:
+        raise ValueError("fitness must hold at least one individual's fitness; got none")
+    entrants = rng.choice(len(fitness), size=min(check_int("size", size, minimum=1), len(fitness)), replace=False)
     return int(min(entrants, key=lambda i: (fitness[i], i)))
 
 
@@ -224,7 +235,8 @@ def train(generator, discriminator, generator_pool, discriminator_pool, data, rn
 def mixture_samples(generators, weights, n, rng, settings):
     r"""n samples of the mixture in exact proportion: generator i contributes :math:`\lceil n w_i\rceil`, shuffled,
     truncated to n (the public code's ``exact_proportion`` mode). Returns (n, image_dim)."""
-    counts = [math.ceil(n * w) for w in weights]
+    weights = _check_weights(weights, len(generators))
+    counts = [math.ceil(check_int("n", n, minimum=1) * w) for w in weights]
     parts = [generate(g, latent(rng, c, settings)) for g, c in zip(generators, counts) if c > 0]
     samples = np.concatenate(parts)
     return samples[rng.permutation(len(samples))[:n]]
@@ -242,6 +254,7 @@ def evolve_mixture(weights, generators, scorer, rng, settings):
     weights : (m,), the accepted weights
     score : float, their score
     """
+    weights = _check_weights(weights, len(generators))
     parent = scorer(mixture_samples(generators, weights, settings.score_samples, rng, settings))
     if len(weights) == 1:
         return weights, parent
@@ -249,6 +262,14 @@ def evolve_mixture(weights, generators, scorer, rng, settings):
     candidate = candidate / candidate.sum() if candidate.sum() > 0 else weights
     score = scorer(mixture_samples(generators, candidate, settings.score_samples, rng, settings))
     return (candidate, score) if score < parent else (weights, parent)
+
+
+def _check_weights(weights, m):
+    weights = check_shape("weights", as_float_array("weights", weights, ndim=1), (m,), described="(m,)",
+                          context=f"to give one weight to each of the {m} generators")
+    if weights.min() < 0 or not np.isclose(weights.sum(), 1.0):
+        raise ValueError(f"weights must be non-negative and sum to 1; got {weights}")
+    return weights
 
 
 def lipizzaner_step(states, data, scorer, settings, rng):

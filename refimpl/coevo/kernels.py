@@ -99,7 +99,8 @@ def leaky_relu_backward_numpy(dout, pre_activation, slope):
 @register(LEAKY_RELU_BACKWARD, "numba")
 def leaky_relu_backward_numba(dout, pre_activation, slope):
     """numba twin: one pass, written into ``dout`` (which must be C-contiguous) and returned."""
-    _leaky_relu_backward(dout.reshape(-1), np.ascontiguousarray(pre_activation).reshape(-1), slope)
+    # a float64 slope, as the reference's: products in float64, rounded once (also with NUMBA_DISABLE_JIT=1)
+    _leaky_relu_backward(dout.reshape(-1), np.ascontiguousarray(pre_activation).reshape(-1), np.float64(slope))
     return dout
 
 

@@ -122,3 +122,16 @@ def test_settings_that_cannot_work_are_refused(tiny, field, value, message):
 def test_cell_step_refuses_a_wrong_neighbourhood(tiny, images):
     with pytest.raises(ValueError, match="must hold the 3 states"):
         cell_step(0, 1, _neighbourhood_states(0, tiny)[:2], images, None, tiny, seed=0)
+
+
+def test_bad_input_of_the_pieces_names_the_parameter(tiny):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="probability must be in"):
+        mutate_learning_rate(2e-4, rng, 2e-4, 1e-4, 2.0)
+    with pytest.raises(ValueError, match="fitness must hold at least one"):
+        tournament([], rng, 2)
+    generators = _constant_generators(tiny, [0.5, -0.5])
+    with pytest.raises(ValueError, match=r"weights must have shape \(m,\) = \(2,\)"):
+        mixture_samples(generators, np.full(3, 1 / 3), 10, rng, tiny)
+    with pytest.raises(ValueError, match="non-negative and sum to 1"):
+        evolve_mixture(np.array([0.7, 0.7]), generators, lambda x: 0.0, rng, tiny)
