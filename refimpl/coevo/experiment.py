@@ -1,12 +1,18 @@
 """Experiment ``coevo``: GAN-BCE, E-GAN, Lip-BCE, Lip-MSE, Lip-HEU and Mustangs at equal budget on MNIST
 (seed 003; Toutouh, Hemberg, O'Reilly, GECCO 2019), scored by FID and TVD on a LeNet-style classifier's logits.
 
-Quick: 2×2 grids on the bundled 4 000-digit subset, narrow networks, a few iterations (minutes). Full: 3×3 grids
-on full MNIST (``--mnist-dir``), the paper's networks, several seeds. Budget per method (both settings): the
-same ``iterations`` × ``n_batches`` generator batches per cell; a grid of k² cells costs k² times a single GAN's
-compute (times are recorded per method under ``timings``). Full setting on this 2-core machine, measured per
-cell-iteration ≈ 2.5 s at hidden 256 and n_batches 100 (fitness and two mixture scores included): ≈ 20 × 9 ×
-2.5 s ≈ 8 min per grid method and seed, ≈ 1 min for the 1×1 ones: ≈ 70 min for two seeds.
+Quick: 2×2 grids on the bundled 4 000-digit subset, narrow networks (hidden 128), 4 iterations of 40 batches
+(serial; 7 min on this 2-core machine while five sessions shared it, classifier training included). Full: 3×3
+grids on full MNIST (``--mnist-dir``), the paper's networks, 20 iterations of 100 batches, two seeds, on a Dask
+``LocalCluster`` with one worker per core (the same numbers as serial).
+
+Budget per method, both settings: the same ``iterations`` × ``n_batches`` generator batches per cell (an E-GAN
+generation counts as one batch); a k×k grid costs k² single GANs (times per method are recorded under
+``timings``). Full-setting cost: one cell-iteration at hidden 256, 100 batches, 500 fitness and score samples
+took 5.3 s on this machine while shared (load ≈ 11 on 2 cores); at t seconds per cell-iteration the four grid
+methods need 4 × 9 × 20 × 2 seeds × t and the two 1×1 methods about 2 × 20 × 2 × 2t, over 2 workers: ≈ 1500 t
+seconds, under an hour for t < 2.4 s, plus the classifier (3 epochs of LeNet on 60 000 digits, trained once and
+cached) and the final scores.
 """
 
 from dataclasses import dataclass
@@ -42,12 +48,13 @@ class Settings:
     n_train: int = None  # None: every training image
     features: str = "lenet"  # or "linear" (a fixed random map, for smoke runs)
     classifier_epochs: int = 3
-    executor: str = "serial"
-    n_workers: int = None
+    executor: str = "dask"
+    n_workers: int = None  # None: one worker process per core
 
 
 QUICK = Settings(grid_side=2, seeds=2, iterations=4, n_batches=40, hidden=128, fitness_samples=300,
-                 score_samples=300, real_samples=1000, final_samples=1000, n_train=4000, classifier_epochs=2)
+                 score_samples=300, real_samples=1000, final_samples=1000, n_train=4000, classifier_epochs=2,
+                 executor="serial")
 
 CLAIMS = [
     Claim("ranking.good_below_poor", "Mustangs, Lip-BCE, Lip-HEU reach far lower FID than Lip-MSE, E-GAN, GAN-BCE "
