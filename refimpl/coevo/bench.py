@@ -51,7 +51,7 @@ def _our_cell_step(generator, discriminator, z, z_discriminator, real, backend):
         _, grads = discriminator_gradients(discriminator, real, generate(generator, z_discriminator), backend)
         d_optimiser.step(discriminator, grads)
 
-    return step, lambda: (generator, discriminator)
+    return step, lambda: tuple({k: v.copy() for k, v in p.items()} for p in (generator, discriminator))
 
 
 def _max_abs_diff(ours, theirs):

@@ -135,3 +135,11 @@ def test_bad_input_of_the_pieces_names_the_parameter(tiny):
         mixture_samples(generators, np.full(3, 1 / 3), 10, rng, tiny)
     with pytest.raises(ValueError, match="non-negative and sum to 1"):
         evolve_mixture(np.array([0.7, 0.7]), generators, lambda x: 0.0, rng, tiny)
+
+
+def test_egan_budget_one_child_step_per_generation_and_k_d_discriminator_steps(tiny, images):
+    settings = replace(tiny, grid_side=1, method="egan", egan_discriminator_steps=3)
+    state = cell_step(0, 1, _neighbourhood_states(0, settings), images, None, settings, seed=0)
+    assert state["generator"]["optimiser"]["t"] == settings.n_batches  # the survivor of each generation
+    assert state["discriminator"]["optimiser"]["t"] == 3 * settings.n_batches
+    assert math.isfinite(state["generator"]["fitness"])  # E-GAN's fitness of the last survivor (higher is better)
