@@ -180,9 +180,9 @@ def evaluate(generators, discriminators, real, rng, settings):
     discriminator_fitness : list of float, one per discriminator
     """
     z = latent(rng, len(real), settings)
-    fakes = [generate(g, z) for g in generators]
-    real_logits = [discriminate(d, real) for d in discriminators]
-    fake_logits = [[discriminate(d, fake) for d in discriminators] for fake in fakes]
+    fakes = [generate(g, z, settings.backend) for g in generators]
+    real_logits = [discriminate(d, real, settings.backend) for d in discriminators]
+    fake_logits = [[discriminate(d, fake, settings.backend) for d in discriminators] for fake in fakes]
     generator_fitness = [float(np.mean([generator_loss(draw_loss(settings.generator_loss, rng), logits)[0]
                                         for logits in row])) for row in fake_logits]
     discriminator_fitness = [float(np.mean([discriminator_loss(real_logits[j], row[j])[0] for row in fake_logits]))
@@ -225,7 +225,7 @@ def train(generator, discriminator, generator_pool, discriminator_pool, data, rn
             d_optimiser = optimisers["discriminator"]
             d_optimiser.lr = mutate_learning_rate(d_optimiser.lr, **mutation)
             opponent = generator_pool[int(rng.integers(len(generator_pool)))]
-            fake = generate(opponent, latent(rng, settings.batch_size, settings))
+            fake = generate(opponent, latent(rng, settings.batch_size, settings), settings.backend)
             _, grads = discriminator_gradients(discriminator["params"], data[indices], fake, settings.backend)
             d_optimiser.step(discriminator["params"], grads)
     for role, individual in (("generator", generator), ("discriminator", discriminator)):
@@ -237,7 +237,7 @@ def mixture_samples(generators, weights, n, rng, settings):
     truncated to n (the public code's ``exact_proportion`` mode). Returns (n, image_dim)."""
     weights = _check_weights(weights, len(generators))
     counts = [math.ceil(check_int("n", n, minimum=1) * w) for w in weights]
-    parts = [generate(g, latent(rng, c, settings)) for g, c in zip(generators, counts) if c > 0]
+    parts = [generate(g, latent(rng, c, settings), settings.backend) for g, c in zip(generators, counts) if c > 0]
     samples = np.concatenate(parts)
     return samples[rng.permutation(len(samples))[:n]]
 
@@ -320,7 +320,7 @@ def egan_step(states, data, scorer, settings, rng):
                     for mutation in EGAN_MUTATIONS]
         generator = max(children, key=lambda child: child["fitness"])
         for _ in range(settings.egan_discriminator_steps):
-            fake = generate(generator["params"], latent(rng, settings.batch_size, settings))
+            fake = generate(generator["params"], latent(rng, settings.batch_size, settings), settings.backend)
             _, grads = discriminator_gradients(discriminator["params"], data[next(batches)], fake, settings.backend)
             d_optimiser.step(discriminator["params"], grads)
     discriminator["optimiser"] = d_optimiser.state_dict()
@@ -347,8 +347,8 @@ def egan_fitness(generator, discriminator, real, rng, settings):
     .. math:: F = \underbrace{\mathbb E_z[\sigma(D(G(z)))]}_{F_q}
                   - \gamma \log \big\|\nabla_D L_D(x, G(z))\big\|_2
     """
-    fake = generate(generator, latent(rng, settings.egan_fitness_samples, settings))
-    quality = float(np.mean(sigmoid(discriminate(discriminator, fake))))
+    fake = generate(generator, latent(rng, settings.egan_fitness_samples, settings), settings.backend)
+    quality = float(np.mean(sigmoid(discriminate(discriminator, fake, settings.backend))))
     _, grads = discriminator_gradients(discriminator, real, fake, settings.backend)
     norm = math.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values()))
     return quality - settings.egan_gamma * math.log(max(norm, np.finfo(np.float64).tiny))

@@ -48,7 +48,7 @@ def _our_cell_step(generator, discriminator, z, z_discriminator, real, backend):
     def step():
         _, grads = generator_gradients(generator, discriminator, z, lambda s: generator_loss("bce", s), backend)
         g_optimiser.step(generator, grads)
-        _, grads = discriminator_gradients(discriminator, real, generate(generator, z_discriminator), backend)
+        _, grads = discriminator_gradients(discriminator, real, generate(generator, z_discriminator, backend), backend)
         d_optimiser.step(discriminator, grads)
 
     return step, lambda: tuple({k: v.copy() for k, v in p.items()} for p in (generator, discriminator))

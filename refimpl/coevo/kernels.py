@@ -1,4 +1,4 @@
-r"""The cell's element-wise hot loops, fused by numba: the Adam update and the leaky-ReLU backward pass.
+r"""The cell's element-wise hot loops, fused by numba: the Adam update and the leaky-ReLU passes.
 
 One cell step updates all of G and D (551 009 parameters at the paper's widths). NumPy's Adam
 (:class:`refimpl.core.optim.Adam`) makes six passes with temporaries over each array; the numba twin makes
@@ -16,18 +16,21 @@ its step; its ``state_dict`` is core Adam's (buffers ``first_moment``/``second_m
 Kernel ``"coevo_leaky_relu_backward"``, :math:`\delta \leftarrow \delta \odot (1\{a > 0\} + s\,1\{a \le 0\})`,
 takes ``(dout, pre_activation, slope)`` of one shape and keeps the dtype of ``dout`` (the numba twin writes
 into ``dout``; core's ``leaky_relu_backward`` promotes float32 to float64, so the reference casts back).
+Kernel ``"coevo_bias_leaky_relu"``, :math:`a = p + b,\ h = \max(a, s a)`, takes the product ``p = x Wᵀ`` (n, m)
+and the bias (m,) and returns ``(h, a)``: the bias and the activation in one pass instead of four.
 """
 
 import numpy as np
 from numba import njit
 
 from refimpl.core.backend import get_kernel, register
-from refimpl.core.layers import leaky_relu_backward
+from refimpl.core.layers import leaky_relu_backward, leaky_relu_forward
 from refimpl.core.optim import Adam
 from refimpl.core.validate import check_choice
 
 KERNEL = "coevo_adam_update"
 LEAKY_RELU_BACKWARD = "coevo_leaky_relu_backward"
+BIAS_LEAKY_RELU = "coevo_bias_leaky_relu"
 
 
 @register(KERNEL, "numpy")
@@ -109,3 +112,31 @@ def _leaky_relu_backward(dout, pre_activation, slope):
     for i in range(dout.size):
         if pre_activation[i] <= 0:
             dout[i] *= slope
+
+
+@register(BIAS_LEAKY_RELU, "numpy")
+def bias_leaky_relu_numpy(product, bias, slope):
+    """The reference: the bias of core's ``affine_forward``, then core's ``leaky_relu_forward``."""
+    pre_activation = product + bias
+    return leaky_relu_forward(pre_activation, slope)[0], pre_activation
+
+
+@register(BIAS_LEAKY_RELU, "numba")
+def bias_leaky_relu_numba(product, bias, slope):
+    """numba twin: adds the bias into ``product`` (which becomes the pre-activation) and writes the activation.
+
+    The slope is cast to the arrays' dtype, as NumPy does with a Python float, so the twins agree to the bit.
+    """
+    out = np.empty_like(product)
+    _bias_leaky_relu(product, bias, product.dtype.type(slope), out)
+    return out, product
+
+
+@njit(cache=True)
+def _bias_leaky_relu(product, bias, slope, out):
+    n, m = product.shape
+    for i in range(n):
+        for j in range(m):
+            a = product[i, j] + bias[j]
+            product[i, j] = a
+            out[i, j] = a if a > 0 else slope * a

@@ -14,9 +14,9 @@ by finite differences and torch float64 in ``tests/coevo``.
 import numpy as np
 
 from refimpl.coevo.losses import discriminator_loss
-from refimpl.coevo.kernels import LEAKY_RELU_BACKWARD
+from refimpl.coevo.kernels import BIAS_LEAKY_RELU, LEAKY_RELU_BACKWARD
 from refimpl.core.backend import get_kernel
-from refimpl.core.layers import affine_backward, affine_forward, leaky_relu_forward, tanh_backward, tanh_forward
+from refimpl.core.layers import affine_backward, affine_forward, tanh_backward, tanh_forward
 from refimpl.core.validate import check_choice, check_int, check_shape
 
 SLOPE = 0.2
@@ -72,7 +72,7 @@ def check_network(name, params, sizes):
     return params
 
 
-def forward(params, x, output):
+def forward(params, x, output, backend="numpy"):
     r"""Forward pass :math:`h_l = \mathrm{lrelu}_{0.2}(h_{l-1} W_l^\top + b_l)`, last layer ``output``.
 
     Parameters
@@ -80,6 +80,7 @@ def forward(params, x, output):
     params : MLP parameter dict
     x : (n, d_0)
     output : ``"tanh"`` (generator) or ``"logit"`` (discriminator: the pre-sigmoid score, no activation)
+    backend : ``"numpy"`` or ``"numba"``, the twin of the fused bias + leaky-ReLU pass
 
     Returns
     -------
@@ -87,16 +88,18 @@ def forward(params, x, output):
     caches : list, what :func:`backward` needs
     """
     n_layers = len(params) // 2
+    bias_leaky_relu = get_kernel(BIAS_LEAKY_RELU, backend)
     caches, h = [], x
-    for layer in range(1, n_layers + 1):
-        h, affine_cache = affine_forward(h, params[f"w{layer}"], params[f"b{layer}"])
-        if layer < n_layers:
-            h, activation_cache = leaky_relu_forward(h, SLOPE)
-        elif output == "tanh":
-            h, activation_cache = tanh_forward(h)
-        else:
-            activation_cache = None
-        caches.append((affine_cache, activation_cache))
+    for layer in range(1, n_layers):
+        w = params[f"w{layer}"]
+        out, pre_activation = bias_leaky_relu(h @ w.T, params[f"b{layer}"], SLOPE)
+        caches.append(((h, w), (pre_activation, SLOPE)))
+        h = out
+    h, affine_cache = affine_forward(h, params[f"w{n_layers}"], params[f"b{n_layers}"])
+    activation_cache = None
+    if output == "tanh":
+        h, activation_cache = tanh_forward(h)
+    caches.append((affine_cache, activation_cache))
     return h, caches
 
 
@@ -134,14 +137,14 @@ def backward(params, dout, caches, output, *, param_grads=True, input_grad=True,
     return (grads if param_grads else None), delta
 
 
-def generate(generator, z):
+def generate(generator, z, backend="numpy"):
     """Images G(z) of shape (n, d_L) in (−1, 1) for latent codes ``z`` (n, latent_dim)."""
-    return forward(generator, z, "tanh")[0]
+    return forward(generator, z, "tanh", backend)[0]
 
 
-def discriminate(discriminator, x):
+def discriminate(discriminator, x, backend="numpy"):
     """Logits s = D(x) of shape (n,); the probability that x is real is σ(s)."""
-    return forward(discriminator, x, "logit")[0][:, 0]
+    return forward(discriminator, x, "logit", backend)[0][:, 0]
 
 
 def generator_gradients(generator, discriminator, z, loss_function, backend="numpy"):
@@ -155,15 +158,15 @@ def generator_gradients(generator, discriminator, z, loss_function, backend="num
     generator, discriminator : parameter dicts
     z : (n, latent_dim)
     loss_function : callable ``logits (n,) -> (loss, dlogits (n,))`` (:func:`refimpl.coevo.losses.generator_loss`)
-    backend : ``"numpy"`` or ``"numba"``, the twin of the element-wise backward passes
+    backend : ``"numpy"`` or ``"numba"``, the twin of the element-wise passes
 
     Returns
     -------
     loss : float
     grads : dict like ``generator``
     """
-    fake, generator_caches = forward(generator, z, "tanh")
-    logits, discriminator_caches = forward(discriminator, fake, "logit")
+    fake, generator_caches = forward(generator, z, "tanh", backend)
+    logits, discriminator_caches = forward(discriminator, fake, "logit", backend)
     loss, dlogits = loss_function(logits[:, 0])
     _, dfake = backward(discriminator, dlogits[:, None], discriminator_caches, "logit", param_grads=False,
                         backend=backend)
@@ -183,14 +186,14 @@ def discriminator_gradients(discriminator, real, fake, backend="numpy"):
     discriminator : parameter dict
     real : (n, d_0)
     fake : (m, d_0), generated samples (constants here: no gradient flows into the generator)
-    backend : ``"numpy"`` or ``"numba"``, the twin of the element-wise backward passes
+    backend : ``"numpy"`` or ``"numba"``, the twin of the element-wise passes
 
     Returns
     -------
     loss : float
     grads : dict like ``discriminator``
     """
-    logits, caches = forward(discriminator, np.concatenate([real, fake]), "logit")
+    logits, caches = forward(discriminator, np.concatenate([real, fake]), "logit", backend)
     n = len(real)
     loss, dreal, dfake = discriminator_loss(logits[:n, 0], logits[n:, 0])
     grads, _ = backward(discriminator, np.concatenate([dreal, dfake])[:, None], caches, "logit", input_grad=False,

@@ -143,3 +143,10 @@ def test_egan_budget_one_child_step_per_generation_and_k_d_discriminator_steps(t
     assert state["generator"]["optimiser"]["t"] == settings.n_batches  # the survivor of each generation
     assert state["discriminator"]["optimiser"]["t"] == 3 * settings.n_batches
     assert math.isfinite(state["generator"]["fitness"])  # E-GAN's fitness of the last survivor (higher is better)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numba_and_numpy_backends_give_the_same_cell_to_the_bit(tiny, images, scorer, dtype):
+    states = {b: cell_step(0, 1, _neighbourhood_states(0, replace(tiny, dtype=dtype)), images.astype(dtype), scorer,
+                           replace(tiny, dtype=dtype, backend=b), seed=2) for b in ("numpy", "numba")}
+    assert_same_state(states["numpy"], states["numba"])

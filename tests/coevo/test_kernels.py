@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refimpl.coevo.kernels import KERNEL, LEAKY_RELU_BACKWARD, CellAdam
+from refimpl.coevo.kernels import BIAS_LEAKY_RELU, KERNEL, LEAKY_RELU_BACKWARD, CellAdam
 from refimpl.core import backend
 from refimpl.core.optim import Adam
 from tests.helpers import arrays
@@ -61,8 +61,18 @@ def test_leaky_relu_backward_twins_agree_and_keep_the_dtype(dout, pre_activation
     np.testing.assert_array_equal(twin, reference)
 
 
+@given(arrays((5, 7)), arrays((7,)), st.sampled_from(DTYPES))
+def test_bias_leaky_relu_twins_agree_to_the_bit(product, bias, dtype):
+    product, bias = product.astype(dtype), bias.astype(dtype)
+    reference = backend.get_kernel(BIAS_LEAKY_RELU, "numpy")(product.copy(), bias, 0.2)
+    twin = backend.get_kernel(BIAS_LEAKY_RELU, "numba")(product.copy(), bias, 0.2)
+    for a, b in zip(twin, reference):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
 def test_kernels_are_registered_with_both_twins():
-    for name in (KERNEL, LEAKY_RELU_BACKWARD):
+    for name in (KERNEL, LEAKY_RELU_BACKWARD, BIAS_LEAKY_RELU):
         assert backend.backends_of(name) == ("numpy", "numba")
     with pytest.raises(ValueError, match="backend must be one of"):
         CellAdam(1e-3, backend="cuda")
