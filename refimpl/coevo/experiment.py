@@ -50,6 +50,7 @@ class Settings:
     classifier_epochs: int = 3
     executor: str = "dask"
     n_workers: int = None  # None: one worker process per core
+    scheduler: str = None  # "tcp://HOST:8786" joins a running Dask cluster instead of starting a local one
 
 
 QUICK = Settings(grid_side=2, seeds=2, iterations=4, n_batches=40, hidden=128, fitness_samples=300,
@@ -85,7 +86,7 @@ def coevo(run, settings):
         for seed in range(run.seed, run.seed + settings.seeds):
             result = measure_method(name, base, settings.grid_side, settings.iterations, images, score, seed,
                                     final_n=settings.final_samples, executor=settings.executor,
-                                    n_workers=settings.n_workers)
+                                    n_workers=settings.n_workers, scheduler=settings.scheduler)
             run.check_finite(settings.iterations, settings.iterations, fid=result["fid"])
             run.record_timing(f"{name}.seed{seed}", result.pop("seconds"))
             measured[name].append(result)

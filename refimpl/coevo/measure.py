@@ -105,7 +105,7 @@ def final_samples(states, cell, n, settings, seed):
 
 
 def measure_method(name, base, grid_side, iterations, images, score, seed, *, final_n, executor="serial",
-                   n_workers=None):
+                   n_workers=None, scheduler=None):
     """Train method ``name`` and score it.
 
     Returns
@@ -117,7 +117,7 @@ def measure_method(name, base, grid_side, iterations, images, score, seed, *, fi
     settings = method_settings(name, base, grid_side)
     start = time.perf_counter()
     run = train_grid(settings, images, iterations=iterations, seed=seed, scorer=score, executor=executor,
-                     n_workers=n_workers)
+                     n_workers=n_workers, scheduler=scheduler)
     seconds = time.perf_counter() - start
     cell = best_cell(run.states)
     samples = final_samples(run.states, cell, final_n, settings, seed)
