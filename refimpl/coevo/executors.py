@@ -8,12 +8,16 @@ An executor is a context manager with two methods::
 
 ``serial`` runs :func:`~refimpl.coevo.algorithm.cell_step` cell after cell in this process: the reference.
 ``dask`` (Dask distributed) runs the cells as tasks: by default on a ``LocalCluster`` the executor starts (one
-worker process per core, one thread each), or on the cluster whose scheduler is at ``scheduler``
-(``"tcp://HOST:8786"``: ``dask scheduler`` on one machine, ``dask worker tcp://HOST:8786 --nthreads 1`` on
-each). Each iteration the states of the previous one are scattered to every worker (so a lost worker loses
-no input: Dask reruns its tasks elsewhere, and since the tasks are pure the results are the same) and the
-new states gathered back; states travel as NumPy arrays in Dask's own serialisation, never as pickled models.
-The cluster is closed on every exit path.
+worker process per core, one thread each), or on the cluster whose scheduler is at ``scheduler``::
+
+    dask scheduler                                   # on one machine: prints tcp://HOST:8786
+    dask worker tcp://HOST:8786 --nthreads 1 --nworkers 2   # on each machine, one process per core
+
+Every worker needs refimpl importable and the same NumPy/BLAS build as the client, or sums may round
+differently. Each iteration the states of the previous one are scattered to every worker (so a lost worker
+loses no input: Dask reruns its tasks elsewhere, and since the tasks are pure the results are the same) and
+the new states gathered back; states travel as NumPy arrays in Dask's own serialisation, never as pickled
+models. The cluster is closed on every exit path.
 """
 
 import os
