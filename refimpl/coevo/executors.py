@@ -14,14 +14,17 @@ worker process per core, one thread each), or on the cluster whose scheduler is 
     dask worker tcp://HOST:8786 --nthreads 1 --nworkers 2   # on each machine, one process per core
 
 Every worker needs refimpl importable and the same NumPy/BLAS build as the client, or sums may round
-differently. Each iteration the states of the previous one are scattered to every worker (so a lost worker
-loses no input: Dask reruns its tasks elsewhere, and since the tasks are pure the results are the same) and
-the new states gathered back; states travel as NumPy arrays in Dask's own serialisation, never as pickled
-models. The cluster is closed on every exit path.
+differently. Each iteration the states of the previous one are scattered to every worker and the new states
+gathered back; states travel as NumPy arrays in Dask's own serialisation, never as pickled models. A lost
+worker loses no input: Dask reruns its tasks on a replica, and if scattered data was lost with it (a worker
+killed while data was being sent) the executor sends the iteration's inputs again and reruns it, up to
+``retries`` times. Since the tasks are pure, either way the results are the same. The cluster is closed on
+every exit path.
 """
 
 import os
 import uuid
+from concurrent.futures import CancelledError
 
 import numpy as np
 
@@ -73,17 +76,20 @@ class DaskExecutor:
     scheduler : str, optional, address ``"tcp://HOST:PORT"`` of a running scheduler
     n_workers : int, optional, worker processes of the local cluster (default: one per core)
     timeout : float, seconds to wait for the scheduler before giving up with ``ConnectionError``
+    retries : int, times an iteration is sent again after its inputs were lost with a worker
     """
 
     name = "dask"
 
-    def __init__(self, scheduler=None, n_workers=None, timeout=10.0):
+    def __init__(self, scheduler=None, n_workers=None, timeout=10.0, retries=3):
         if scheduler is not None and not (isinstance(scheduler, str) and "://" in scheduler):
             raise ValueError(f"scheduler must be an address like 'tcp://HOST:8786'; got {scheduler!r}")
         self.scheduler = scheduler
         self.requested_workers = None if n_workers is None else check_int("n_workers", n_workers, minimum=1)
         self.timeout = check_positive("timeout", timeout)
+        self.retries = check_int("retries", retries, minimum=0)
         self.client = self.cluster = None
+        self._shared = {}  # key of the first future -> [value, current future]
         self.bytes_moved = 0
 
     def __enter__(self):
@@ -124,18 +130,41 @@ class DaskExecutor:
 
     def share(self, value):
         """Scatter ``value`` to every worker once; returns the future that tasks take as an argument."""
+        future = self._scatter(value)
+        self._shared[future.key] = [value, future]
+        return future
+
+    def _scatter(self, value):
         self.bytes_moved += state_bytes(value) * self.n_workers
         return self.client.scatter(value, broadcast=True, hash=False)
 
     def step(self, iteration, states, neighbourhoods, data, scorer, settings, seed):
         """New states of every cell after ``iteration``, computed as one Dask task per cell."""
-        inputs = self.client.scatter(list(states), broadcast=True, hash=False)
+        from distributed import KilledWorker
+
+        for attempt in range(self.retries + 1):
+            try:
+                return self._step(iteration, states, neighbourhoods, self._current(data), self._current(scorer),
+                                  settings, seed)
+            except (CancelledError, KilledWorker):
+                if attempt == self.retries:
+                    raise
+                self.client.wait_for_workers(1, timeout=self.timeout)
+                for entry in self._shared.values():  # the shared inputs may have gone with the worker
+                    entry[1] = self._scatter(entry[0])
+
+    def _current(self, handle):
+        """The live future of a handle returned by :meth:`share` (it is replaced when sent again)."""
+        return self._shared[handle.key][1] if getattr(handle, "key", None) in self._shared else handle
+
+    def _step(self, iteration, states, neighbourhoods, data, scorer, settings, seed):
+        inputs = self._scatter(list(states))
         token = uuid.uuid4().hex[:8]
         tasks = [self.client.submit(cell_step, cell, iteration, [inputs[j] for j in neighbours], data, scorer,
                                     settings, seed, key=f"coevo-cell{cell}-iteration{iteration}-{token}")
                  for cell, neighbours in enumerate(neighbourhoods)]
         new_states = self.client.gather(tasks)
-        self.bytes_moved += state_bytes(states) * self.n_workers + state_bytes(new_states)
+        self.bytes_moved += state_bytes(new_states)
         del inputs, tasks
         return new_states
 

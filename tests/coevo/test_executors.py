@@ -111,6 +111,27 @@ def test_bad_input_names_the_parameter(tiny, images):
         train_grid(tiny, images[:, :5], iterations=1)
 
 
+def test_an_iteration_whose_inputs_were_lost_is_sent_again(tiny, images, scorer, cluster, monkeypatch):
+    from concurrent.futures import CancelledError
+
+    from refimpl.coevo.executors import DaskExecutor
+
+    real_step, failures = DaskExecutor._step, []
+
+    def lose_inputs_once(self, *args):
+        if not failures:
+            failures.append(args[0])
+            raise CancelledError("scattered data lost with a worker")
+        return real_step(self, *args)
+
+    monkeypatch.setattr(DaskExecutor, "_step", lose_inputs_once)
+    serial = train_grid(tiny, images, iterations=2, seed=5, scorer=scorer)
+    dask = train_grid(tiny, images, iterations=2, seed=5, scorer=scorer, executor="dask",
+                      scheduler=cluster.scheduler_address)
+    assert failures == [1]
+    _assert_same_run(serial, dask)
+
+
 def test_a_worker_killed_mid_run_changes_nothing(tiny, images, scorer, cluster):
     settings = replace(tiny, n_batches=40)
     serial = train_grid(settings, images, iterations=3, seed=9, scorer=scorer)
