@@ -116,7 +116,7 @@ def leaky_relu_forward(x, slope=0.01):
 
 
 def _leaky_relu_forward(x, slope):
-    return np.where(x > 0, x, slope * x), (x, slope)
+    return np.where(x > 0, x, x.dtype.type(slope) * x), (x, slope)
 
 
 def leaky_relu_backward(dout, cache):
@@ -127,7 +127,7 @@ def leaky_relu_backward(dout, cache):
 
 def _leaky_relu_backward(dout, cache):
     x, slope = cache
-    return dout * np.where(x > 0, 1.0, slope)
+    return dout * np.where(x > 0, x.dtype.type(1.0), x.dtype.type(slope))  # keeps float32 float32
 
 
 def tanh_forward(x):
