@@ -15,6 +15,7 @@ ends the command with one line ``refimpl: error: ...`` and exit status 1, Ctrl-C
 """
 
 import argparse
+import inspect
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from refimpl.experiments import (REPORT_FILE, StopSignals, atomic_write, check_m
 
 FULL_OUT, QUICK_OUT = Path("figures"), Path("figures/quick")
 BENCH_OUT, BENCH_QUICK_OUT = Path("benchmarks"), Path("benchmarks/quick")
+BENCH_BACKENDS = ("cpu", "cuda")
 _USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError, RuntimeError)
 
 
@@ -91,6 +93,9 @@ def _parser():
     bench.add_argument("--out", default=None, type=_output_folder,
                        help=f"folder of the JSON results (default: {BENCH_OUT}, {BENCH_QUICK_OUT} with --quick, "
                             "so that smoke runs never overwrite the committed full-size results)")
+    bench.add_argument("--backend", choices=BENCH_BACKENDS, default="cpu",
+                       help="cpu (default) or cuda: the GPU kernels, for benchmarks that have them; "
+                            "results go to NAME-cuda.json")
     bench.set_defaults(handler=_bench)
     return parser
 
@@ -194,27 +199,37 @@ def _bench(args):
     unknown = [name for name in names if name not in registry]
     if unknown:
         raise KeyError(f"no benchmark named {unknown[0]!r}; known: {', '.join(registry)}")
+    if args.backend != "cpu":
+        names = [name for name in names if _takes_backend(registry[name])] if not args.name else names
+        if args.name and not _takes_backend(registry[args.name]):
+            raise ValueError(f"benchmark {args.name!r} has no backend option; only the cpu backend is measured")
+    suffix = "" if args.backend == "cpu" else f"-{args.backend}"
     out = args.out if args.out is not None else (BENCH_QUICK_OUT if args.quick else BENCH_OUT)
-    with output_folder(out, files=[f"{name}.json" for name in names]):
+    with output_folder(out, files=[f"{name}{suffix}.json" for name in names]):
         for name in names:
-            _bench_one(name, registry[name], out, args.quick)
+            _bench_one(name, registry[name], out, args.quick, args.backend)
     return 0
 
 
-def _bench_one(name, bench, out, quick):
-    """Run one benchmark, print its table and notes, and write ``out/NAME.json``."""
-    print(f"== bench {name}{' (quick)' if quick else ''}", flush=True)
+def _takes_backend(bench):
+    return "backend" in inspect.signature(bench).parameters
+
+
+def _bench_one(name, bench, out, quick, backend="cpu"):
+    """Run one benchmark, print its table and notes, and write ``out/NAME.json`` (``NAME-cuda.json``)."""
+    print(f"== bench {name}{' (quick)' if quick else ''}{'' if backend == 'cpu' else f' ({backend})'}", flush=True)
+    filename = f"{name}.json" if backend == "cpu" else f"{name}-{backend}.json"
     try:
         with StopSignals():  # SIGTERM/SIGHUP end it as Ctrl-C does, with one line
-            result = bench(quick)
+            result = bench(quick, backend=backend) if backend != "cpu" else bench(quick)
     except BaseException as error:
-        error.add_note(f"nothing was written to {out / f'{name}.json'}")
+        error.add_note(f"nothing was written to {out / filename}")
         raise
     result["rows"] = add_speedups(result.get("rows", []))
     print(format_table(result["rows"]))
     for key, value in result.items():
         if key != "rows":
             print(f"{key}: {json.dumps(value)}")
-    document = {"bench": name, "quick": quick, "versions": versions(), **result}
-    path = atomic_write(out / f"{name}.json", json.dumps(document, indent=2) + "\n")
+    document = {"bench": name, "quick": quick, "backend": backend, "versions": versions(), **result}
+    path = atomic_write(out / filename, json.dumps(document, indent=2) + "\n")
     print(f"-> {path}")

@@ -164,6 +164,22 @@ def test_quick_benches_never_overwrite_the_committed_results(guarded, tmp_path, 
     assert json.loads((tmp_path / "benchmarks" / "tiny.json").read_text())["quick"] is False
 
 
+def test_a_cuda_bench_goes_to_its_own_file_and_a_cpu_only_bench_refuses_it(guarded, tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def gpu(quick, backend="cpu"):
+        seen.append(backend)
+        return {"rows": [bench_row("case", "ours", {"best": 1.0, "median": 1.0, "first": 1.0}, ours=True,
+                                   threads=1, dtype="float64")]}
+
+    monkeypatch.setitem(bench._benches, "gpu", gpu)
+    assert main(["bench", "gpu", "--quick", "--backend", "cuda", "--out", str(tmp_path)]) == 0
+    assert seen == ["cuda"] and json.loads((tmp_path / "gpu-cuda.json").read_text())["backend"] == "cuda"
+    assert not (tmp_path / "gpu.json").exists()
+    assert main(["bench", "tiny", "--quick", "--backend", "cuda", "--out", str(tmp_path)]) == 1
+    assert "benchmark 'tiny' has no backend option" in capsys.readouterr().err and "tiny" not in guarded
+
+
 def test_an_empty_output_path_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as usage:
         main(["run", "core", "--out", ""])
