@@ -24,7 +24,8 @@ import numpy as np
 
 from refimpl.core import unchecked as nn
 from refimpl.core.classifier import Classifier, ConvNet, he_normal
-from refimpl.core.validate import as_float_array, check_int, check_positive, check_real, check_rng, check_shape
+from refimpl.core.validate import (as_float_array, check_finite_step, check_int, check_positive, check_real, check_rng,
+                                   check_shape)
 from refimpl.tutorial import theory
 
 # --------------------------------------------------------------------------------------------------
@@ -200,8 +201,9 @@ def gradient_descent(x, y, theta_0, steps, step_size=None):
     beta = theory.smoothness_constant(x)
     eta = _step_size(step_size, beta, "gradient descent")
     thetas = [theta.copy()]
-    for _ in range(steps):
+    for step in range(steps):
         theta = theta - eta * _linear_loss(theta, x, y)[1]
+        check_finite_step(step, steps, theta=theta)
         thetas.append(theta)
     return _trace(x, y, thetas, eta, beta)
 
@@ -226,11 +228,13 @@ def minibatch_sgd(x, y, theta_0, rng, epochs, batch_size=1, step_size=None):
     beta = theory.sample_smoothness_constant(x)
     eta = _step_size(step_size, beta, "SGD")
     thetas = [theta.copy()]
+    total = epochs * -(-len(x) // batch_size)
     for _ in range(epochs):
         order = rng.permutation(len(x))
         for start in range(0, len(x), batch_size):
             batch = order[start:start + batch_size]
             theta = theta - eta * _linear_loss(theta, x[batch], y[batch])[1]
+            check_finite_step(len(thetas) - 1, total, theta=theta)
             thetas.append(theta)
     return _trace(x, y, thetas, eta, beta)
 

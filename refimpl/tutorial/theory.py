@@ -26,7 +26,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+from refimpl.core.validate import as_float_array, check_finite_step, check_int, check_positive, check_shape
 
 # The lemma is tight along the Hessian's top eigenvector (gap exactly 0 in exact arithmetic), so
 # a gap within this fraction of the two terms compared is float64 rounding, not a violation.
@@ -227,8 +227,9 @@ def gradient_descent_trace(loss_and_gradient, theta_0, step_size, steps):
         raise TypeError(f"loss_and_gradient must be a function θ -> (loss, gradient); got {loss_and_gradient!r}")
     step_size, steps = check_positive("step_size", step_size), check_int("steps", steps, minimum=0)
     thetas, losses, grad_norms_sq = [theta], [], []
-    for _ in range(steps + 1):
+    for step in range(steps + 1):
         loss, gradient = loss_and_gradient(thetas[-1])
+        check_finite_step(step, steps + 1, loss=loss, gradient=gradient)
         losses.append(loss)
         grad_norms_sq.append(float(gradient @ gradient))
         thetas.append(thetas[-1] - step_size * gradient)
