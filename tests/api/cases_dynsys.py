@@ -141,6 +141,7 @@ THEORY_CASES = [
          accepts={"v0": ("none",)}),  # None: start from the ones vector
     Case(theory.layer_lipschitz_bound, lambda rng: {"layer": _lipschitz().layers[1]}),
     Case(theory.certified_lipschitz, lambda rng: {"network": _lipschitz()}),
+    Case(theory.check_logits, _margins_example, accepts={"logits": ONE_MORE}),
     Case(theory.margins, _margins_example, accepts={"logits": ONE_MORE}),
     Case(theory.certified_accuracy, lambda rng: {**_margins_example(rng), "lipschitz": 1.0, "eps": 0.1},
          accepts={"logits": ONE_MORE}),
