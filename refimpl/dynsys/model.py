@@ -384,13 +384,19 @@ def _check_layer_params(kind, params):
     sizes = {axis: size for axis, size in zip(axes, params[first].shape) if axis != "dd"}
     if "d" in sizes:
         sizes["dd"] = sizes["d"] ** 2
+    known = ", ".join(f"{axis} = {size}" for axis, size in sorted(sizes.items()) if axis != "dd")
     for name, axes in shapes.items():
         check_shape(f"params[{name!r}]", params[name], tuple(sizes[axis] for axis in axes),
-                    described="(" + ", ".join("d²" if a == "dd" else a for a in axes) + (",)" if len(axes) == 1 else ")"),
-                    context=f"in a {kind} layer with {', '.join(f'{a} = {sizes[a]}' for a in sorted(sizes) if a != 'dd')}")
+                    described=_axes_label(axes), context=f"in a {kind} layer with {known}")
     if min(sizes.values()) == 0:
         raise ValueError(f"params of a {kind} layer must have non-empty axes; got {params[first].shape} for {first}")
     return sizes
+
+
+def _axes_label(axes):
+    """("dd", "d") -> "(d², d)", ("m",) -> "(m,)"."""
+    names = ["d²" if axis == "dd" else axis for axis in axes]
+    return "(" + ", ".join(names) + (",)" if len(names) == 1 else ")")
 
 
 def _check_layer_config(kind, config):
