@@ -16,10 +16,12 @@ import numpy as np
 from numba import njit
 
 from refimpl.core.backend import get_kernel, register
-from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_shape
+from refimpl.core.validate import as_float_array, check_choice, check_finite_step, check_int, check_positive, check_shape
 from refimpl.dynsys.model import ACTIVATIONS, RK_TABLEAUS, mass_rk_forward
 
 KERNEL = "dynsys_mass_rollout"
+
+__all__ = ["KERNEL", "mass_rollout"]  # the twins mass_rollout_numpy and mass_rollout_numba are internal
 
 
 @register(KERNEL, "numpy")
@@ -94,13 +96,24 @@ def mass_rollout(x, U, u, h, steps, method="rk4", activation_name="tanh", backen
     -------
     x_final : (n, d)
     sums : (steps + 1, n), 𝟙ᵀx after every step
+
+    Raises
+    ------
+    FloatingPointError
+        naming the first step at which the state became NaN or infinite (both backends).
     """
     x = as_float_array("x", x, ndim=2)
+    if x.size == 0:
+        raise ValueError(f"x must hold at least one sample of at least one coordinate; got shape {x.shape}")
     d = x.shape[1]
     U = check_shape("U", as_float_array("U", U, ndim=2), (d * d, d), described="(d², d)",
                     context=f"to match x with d = {d}")
     u = check_shape("u", as_float_array("u", u, ndim=1), (d * d,), described="(d²,)", context=f"with d = {d}")
     check_choice("method", method, tuple(RK_TABLEAUS))
     check_choice("activation_name", activation_name, ACTIVATIONS)
-    return get_kernel(KERNEL, backend)(x, U, u, check_positive("h", h), check_int("steps", steps, minimum=0),
-                                       method, activation_name)
+    steps = check_int("steps", steps, minimum=0)
+    x_final, sums = get_kernel(KERNEL, backend)(x, U, u, check_positive("h", h), steps, method, activation_name)
+    blown_up = np.flatnonzero(~np.all(np.isfinite(sums), axis=1))
+    if blown_up.size:  # 𝟙ᵀx is finite exactly while x is: its first non-finite entry marks the blow-up
+        check_finite_step(int(blown_up[0]), steps, x=sums[blown_up[0]])
+    return x_final, sums

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from refimpl.core import unchecked as nn
-from refimpl.core.validate import check_choice, check_int, check_positive
+from refimpl.core.validate import (as_float_array, check_choice, check_int, check_positive, check_real, check_rng,
+                                   check_shape)
 from refimpl.dynsys import theory
 
 ACTIVATIONS = ("leaky_relu", "tanh")
@@ -321,15 +322,23 @@ LAYER_KINDS = {
 }
 
 
-LAYER_PARAMS = {  # the array arguments of each forward pass after x, in order: the order of its backward's gradients
-    "linear": ("W", "b"),
-    "resnet": ("A", "B", "b"),
-    "contractive": ("A", "b"),
-    "expansive": ("W", "v"),
-    "volume_preserving": ("A", "a", "B", "b"),
-    "hamiltonian": ("K", "a", "U", "b"),
-    "mass_rk": ("U", "u"),
+LAYER_SHAPES = {  # the array arguments of each forward pass after x, in order (the order of its backward's
+    # gradients), with their axes: d the state's width (2k for the split layers), m a hidden width, dd = d²
+    "linear": {"W": ("m", "d"), "b": ("m",)},
+    "resnet": {"A": ("m", "d"), "B": ("d", "m"), "b": ("m",)},
+    "contractive": {"A": ("d", "d"), "b": ("d",)},
+    "expansive": {"W": ("d", "d"), "v": ("d",)},
+    "volume_preserving": {"A": ("k", "k"), "a": ("k",), "B": ("k", "k"), "b": ("k",)},
+    "hamiltonian": {"K": ("m", "k"), "a": ("m",), "U": ("m", "k"), "b": ("m",)},
+    "mass_rk": {"U": ("dd", "d"), "u": ("dd",)},
 }
+LAYER_PARAMS = {kind: tuple(shapes) for kind, shapes in LAYER_SHAPES.items()}
+LAYER_CONFIG = {  # the fixed settings each kind accepts (h is required by every kind but linear)
+    "linear": (), "resnet": ("h", "activation_name"), "contractive": ("h", "activation_name"),
+    "expansive": ("h", "activation_name"), "volume_preserving": ("h", "activation_name"),
+    "hamiltonian": ("h", "activation_name"), "mass_rk": ("h", "method", "activation_name"),
+}
+CONSTRAINTS = ("orthogonal", "spectral")
 
 
 @dataclass
@@ -337,7 +346,9 @@ class Layer:
     """One layer: its ``kind`` (a key of ``LAYER_KINDS``), trainable ``params`` and fixed ``config``.
 
     ``constraint`` maps a parameter name to ``"orthogonal"`` or ``"spectral"`` (‖·‖₂ ≤ 1), kept after
-    every optimiser step by :meth:`Network.project`.
+    every optimiser step by :meth:`Network.project`. The parameters must have the names and consistent
+    shapes of :data:`LAYER_SHAPES` (checked here; float64 arrays are kept as they are, since the optimiser
+    updates them in place); ``d_in`` and ``d_out`` are the widths the layer maps between.
     """
 
     kind: str
@@ -345,24 +356,93 @@ class Layer:
     config: dict = field(default_factory=dict)
     constraint: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        check_choice("kind", self.kind, tuple(LAYER_KINDS))
+        sizes = _check_layer_params(self.kind, self.params)
+        self.d_in = 2 * sizes["k"] if "k" in sizes else sizes["d"]
+        self.d_out = sizes["m"] if self.kind == "linear" else self.d_in
+        _check_layer_config(self.kind, self.config)
+        for name, kind in _check_dict("constraint", self.constraint).items():
+            check_choice(f"constraint of {name!r}", name, tuple(self.params))
+            check_choice(f"constraint[{name!r}]", kind, CONSTRAINTS)
+
+
+def _check_dict(name, value):
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict; got {type(value).__name__} {value!r}")
+    return value
+
+
+def _check_layer_params(kind, params):
+    """Check ``params`` (converted to float arrays in place) against :data:`LAYER_SHAPES`; returns the axis sizes."""
+    shapes = LAYER_SHAPES[kind]
+    if sorted(_check_dict("params", params)) != sorted(shapes):
+        raise ValueError(f"params of a {kind} layer must be {', '.join(shapes)}; got {', '.join(map(str, params))}")
+    for name, axes in shapes.items():
+        params[name] = as_float_array(f"params[{name!r}]", params[name], ndim=len(axes), dtype=None)
+    first, axes = next(iter(shapes.items()))
+    sizes = {axis: size for axis, size in zip(axes, params[first].shape) if axis != "dd"}
+    if "d" in sizes:
+        sizes["dd"] = sizes["d"] ** 2
+    known = ", ".join(f"{axis} = {size}" for axis, size in sorted(sizes.items()) if axis != "dd")
+    for name, axes in shapes.items():
+        check_shape(f"params[{name!r}]", params[name], tuple(sizes[axis] for axis in axes),
+                    described=_axes_label(axes), context=f"in a {kind} layer with {known}")
+    if min(sizes.values()) == 0:
+        raise ValueError(f"params of a {kind} layer must have non-empty axes; got {params[first].shape} for {first}")
+    return sizes
+
+
+def _axes_label(axes):
+    """("dd", "d") -> "(d², d)", ("m",) -> "(m,)"."""
+    names = ["d²" if axis == "dd" else axis for axis in axes]
+    return "(" + ", ".join(names) + (",)" if len(names) == 1 else ")")
+
+
+def _check_layer_config(kind, config):
+    allowed = LAYER_CONFIG[kind]
+    unknown = sorted(set(_check_dict("config", config)) - set(allowed))
+    if unknown:
+        raise ValueError(f"config of a {kind} layer takes {', '.join(allowed) or 'no settings'}; got {unknown}")
+    if allowed and "h" not in config:
+        raise ValueError(f"config of a {kind} layer must give the step size h")
+    if "h" in config:
+        check_positive("config['h']", config["h"])
+    if "activation_name" in config:
+        check_choice("config['activation_name']", config["activation_name"], ACTIVATIONS)
+    if "method" in config:
+        check_choice("config['method']", config["method"], tuple(RK_TABLEAUS))
+
 
 class Network:
     r"""The composition :math:`\mathcal N = \Psi_k\circ\dots\circ\Psi_1` of ``layers``.
 
     A network holding contractive and expansive steps must alternate (expansive, contractive) pairs that
     obey the pair rule :math:`\sqrt{1 - 2\mu h_C + h_C^2}\,(1 + h_E) \le 1`, with orthogonal A and ‖W‖₂ ≤ 1;
-    anything else is refused here, when the network is built.
+    anything else is refused here, when the network is built. Consecutive layers must chain
+    (``layers_[i].d_out == layers_[i + 1].d_in``). The public methods check their arrays; the training loops
+    and attacks call the unchecked ``_forward`` and ``_backward`` after checking their inputs once.
     """
 
     def __init__(self, layers_):
-        for layer in layers_:
-            check_choice("layer kind", layer.kind, tuple(LAYER_KINDS))
-        self.layers = list(layers_)
+        self.layers = _check_layers(layers_)
         theory.check_lipschitz_layers(self.layers)
+        self.d_in, self.d_out = self.layers[0].d_in, self.layers[-1].d_out
         self._power_vectors = {}
 
+    def check_input(self, name, x):
+        """``x`` as a finite (n, d_in) float array with n >= 1, or raise naming ``name``."""
+        x = check_shape(name, as_float_array(name, x, ndim=2), (None, self.d_in), described="(n, d_in)",
+                        context=f"to match the network's d_in = {self.d_in}")
+        if len(x) == 0:
+            raise ValueError(f"{name} must hold at least one row; got shape {x.shape}")
+        return x
+
     def forward(self, x):
-        """Output (n, d_out) and the per-layer caches."""
+        """Output (n, d_out) and the per-layer caches; x (n, d_in)."""
+        return self._forward(self.check_input("x", x))
+
+    def _forward(self, x):
         caches = []
         for layer in self.layers:
             x, cache = LAYER_KINDS[layer.kind][0](x, **layer.params, **layer.config)
@@ -372,9 +452,23 @@ class Network:
     def __call__(self, x):
         return self.forward(x)[0]
 
+    def _check_caches(self, caches):
+        if not isinstance(caches, list) or len(caches) != len(self.layers):
+            raise TypeError(f"caches must be the list of {len(self.layers)} layer caches that forward returned; "
+                            f"got {type(caches).__name__}")
+        return _cache_rows(caches[0])
+
+    def _check_vectors(self, name, value, caches, width, described):
+        rows = self._check_caches(caches)
+        return check_shape(name, as_float_array(name, value, ndim=2), (rows, width), described=described,
+                           context="to match the forward pass of the caches")
+
     def backward(self, dout, caches):
         """∂L/∂x (n, d_in) and the parameter gradients keyed ``"<layer index>.<name>"`` (a network returns the
-        input gradient too: the attacks and the power iteration need it)."""
+        input gradient too: the attacks and the power iteration need it); dout (n, d_out)."""
+        return self._backward(self._check_vectors("dout", dout, caches, self.d_out, "(n, d_out)"), caches)
+
+    def _backward(self, dout, caches):
         grads = {}
         for index in reversed(range(len(self.layers))):
             kind = self.layers[index].kind
@@ -384,6 +478,9 @@ class Network:
 
     def jvp(self, t, caches):
         """Jacobian-vector product J(x) t at the point of ``caches``; t (n, d_in)."""
+        return self._jvp(self._check_vectors("t", t, caches, self.d_in, "(n, d_in)"), caches)
+
+    def _jvp(self, t, caches):
         for layer, cache in zip(self.layers, caches):
             t = LAYER_KINDS[layer.kind][2](t, cache)
         return t
@@ -416,19 +513,46 @@ class Network:
                     sigma = np.linalg.norm(W, 2)
                 else:
                     key = f"{i}.{name}"
-                    sigma, self._power_vectors[key] = theory.spectral_norm(
+                    sigma, self._power_vectors[key] = theory._spectral_norm(
                         W, n_iter=3, v0=self._power_vectors.get(key))
                 W /= max(1.0, sigma)
 
 
+def _check_layers(layers_):
+    layers_ = list(layers_) if isinstance(layers_, (list, tuple)) else layers_
+    if not isinstance(layers_, list) or not layers_ or not all(isinstance(layer, Layer) for layer in layers_):
+        raise TypeError(f"layers_ must be a non-empty list of refimpl.dynsys.Layer; got {layers_!r:.80}")
+    for index in range(1, len(layers_)):
+        if layers_[index].d_in != layers_[index - 1].d_out:
+            raise ValueError(f"layer {index} ({layers_[index].kind}) takes width {layers_[index].d_in} but layer "
+                             f"{index - 1} ({layers_[index - 1].kind}) gives {layers_[index - 1].d_out}")
+    return layers_
+
+
+def _cache_rows(cache):
+    """The batch size of a layer cache: every layer caches its input rows first (``x``, ``v``, ``p`` or the
+    affine cache ``(x, W)``, nested for Runge-Kutta stages)."""
+    while not isinstance(cache, np.ndarray):
+        cache = next(iter(cache.values())) if isinstance(cache, dict) else cache[0]
+    return len(cache)
+
+
+def check_network(network):
+    """Raise TypeError unless ``network`` is a :class:`Network` (the attacks, training and bounds take one)."""
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a refimpl.dynsys.Network; got {type(network).__name__}")
+    return network
+
+
 def network_jacobian(network, x):
-    """Jacobian of ``network`` at every row of x, shape (n, d_out, d_in), by d_out batched backward passes."""
+    """Jacobian of ``network`` at every row of x (n, d_in), shape (n, d_out, d_in), by d_out batched backward
+    passes."""
+    x = check_network(network).check_input("x", x)
     n, d_in = x.shape
-    out = network(x[:1])
-    d_out = out.shape[1]
+    d_out = network.d_out
     repeated = np.repeat(x, d_out, axis=0)
-    _, caches = network.forward(repeated)
-    dx, _ = network.backward(np.tile(np.eye(d_out), (n, 1)), caches)
+    _, caches = network._forward(repeated)
+    dx, _ = network._backward(np.tile(np.eye(d_out), (n, 1)), caches)
     return dx.reshape(n, d_out, d_in)
 
 
@@ -449,6 +573,7 @@ def _spectral_unit(rng, d_out, d_in):
 
 def resnet(rng, d_in, width, depth, n_classes, *, h=0.5, activation_name="leaky_relu"):
     """Unconstrained ResNet: linear lift, ``depth`` Euler steps x + hBΣ(Ax + b), linear head."""
+    rng = check_rng("rng", rng)
     d_in, width, depth, n_classes = (check_int(k, v, minimum=1) for k, v in
                                      (("d_in", d_in), ("width", width), ("depth", depth), ("n_classes", n_classes)))
     h, activation_name = check_positive("h", h), check_choice("activation_name", activation_name, ACTIVATIONS)
@@ -466,9 +591,10 @@ def lipschitz_network(rng, d_in, width, n_pairs, n_classes, *, h_C=0.5, h_E=None
     ``h_E`` defaults to the largest step the pair rule allows, :math:`1/\sqrt{1 - h_C + h_C^2} - 1`;
     a larger one is refused with a ValueError when the network is built.
     """
+    rng = check_rng("rng", rng)
     d_in, width, n_pairs, n_classes = (check_int(k, v, minimum=1) for k, v in (
         ("d_in", d_in), ("width", width), ("n_pairs", n_pairs), ("n_classes", n_classes)))
-    h_C = check_positive("h_C", h_C)
+    h_C = theory.check_contractive_step(h_C)
     h_E = theory.max_expansive_step(h_C) if h_E is None else check_positive("h_E", h_E)
     stack = [Layer("linear", {"W": _spectral_unit(rng, width, d_in), "b": np.zeros(width)},
                    constraint={"W": "spectral"})]
@@ -490,8 +616,8 @@ def _check_even(d):
 
 
 def volume_preserving_network(rng, d, depth, *, h=0.5, activation_name="tanh", scale=1.0):
-    """``depth`` shear-splitting steps on x = [q | v] of dimension d (even)."""
-    k = _check_even(d)
+    """``depth`` shear-splitting steps on x = [q | v] of dimension d (even); A, B scaled by ``scale``."""
+    rng, k, scale = check_rng("rng", rng), _check_even(d), check_real("scale", scale)
     check_choice("activation_name", activation_name, ACTIVATIONS)
     return Network([Layer("volume_preserving", {"A": scale * rng.standard_normal((k, k)), "a": rng.standard_normal(k),
                                                 "B": scale * rng.standard_normal((k, k)), "b": rng.standard_normal(k)},
@@ -501,7 +627,7 @@ def volume_preserving_network(rng, d, depth, *, h=0.5, activation_name="tanh", s
 
 def hamiltonian_network(rng, d, depth, *, width=None, h=0.5, activation_name="tanh"):
     """``depth`` symplectic Euler steps on x = [q | p] of dimension d (even), hidden width m."""
-    k = _check_even(d)
+    rng, k = check_rng("rng", rng), _check_even(d)
     m = k if width is None else check_int("width", width, minimum=1)
     check_choice("activation_name", activation_name, ACTIVATIONS)
     return Network([Layer("hamiltonian", {"K": _glorot(rng, m, k), "a": rng.standard_normal(m),
@@ -512,7 +638,7 @@ def hamiltonian_network(rng, d, depth, *, width=None, h=0.5, activation_name="ta
 
 def mass_preserving_network(rng, d, depth, *, h=0.1, method="rk4", activation_name="tanh"):
     """``depth`` explicit Runge-Kutta steps of the mass-preserving field, each with its own U, u."""
-    d = check_int("d", d, minimum=1)
+    rng, d = check_rng("rng", rng), check_int("d", d, minimum=1)
     check_choice("method", method, tuple(RK_TABLEAUS))
     check_choice("activation_name", activation_name, ACTIVATIONS)
     return Network([Layer("mass_rk", {"U": rng.standard_normal((d * d, d)) / np.sqrt(d),

@@ -14,21 +14,32 @@ Expansive step: :math:`\mathrm{Lip}(\Psi_E^h) \le 1 + h\|W\|_2`. A pair is 1-Lip
 import numpy as np
 
 from refimpl.core.fitting import loglog_slope  # noqa: F401  (the observed Strang order; tests call it from here)
-from refimpl.core.validate import check_int, check_positive
+from refimpl.core.validate import as_float_array, check_int, check_labels, check_positive, check_real, check_shape
 
 LEAKY_SLOPE = 0.5  # μ, the smallest slope of Σ(x) = max(x, x/2)
 LIPSCHITZ_ACTIVATION = "leaky_relu"  # the only Σ with μ > 0 here (tanh has μ = 0: no contraction)
 ORTHOGONALITY_TOLERANCE = 1e-8
 
 
+def _check_slope(mu):
+    """μ, the smallest slope of Σ: a number in [0, 1] (Σ is 1-Lipschitz)."""
+    mu = check_real("mu", mu)
+    if not 0.0 <= mu <= 1.0:
+        raise ValueError(f"mu must be the smallest slope of the activation, in [0, 1]; got {mu!r}")
+    return mu
+
+
 def contractive_lipschitz_bound(h_C, mu=LEAKY_SLOPE):
-    r"""The certified constant :math:`\sqrt{1 - 2\mu h_C + h_C^2}` of a contractive step with orthogonal A."""
+    r"""The certified constant :math:`\sqrt{1 - 2\mu h_C + h_C^2}` of a contractive step with orthogonal A;
+    h_C > 0, μ in [0, 1]."""
+    h_C, mu = check_positive("h_C", h_C), _check_slope(mu)
     return float(np.sqrt(1.0 - 2.0 * mu * h_C + h_C**2))
 
 
 def contractive_lipschitz_exact(h_C, mu=LEAKY_SLOPE):
     r"""The exact constant :math:`\max(|1 - h_C|, |1 - \mu h_C|)` for orthogonal A: the Jacobian
     :math:`I - h_C A^\top D A` is symmetric with spectrum in :math:`[1 - h_C, 1 - \mu h_C]` (D = diag Σ')."""
+    h_C, mu = check_positive("h_C", h_C), _check_slope(mu)
     return float(max(abs(1.0 - h_C), abs(1.0 - mu * h_C)))
 
 
@@ -39,7 +50,7 @@ def max_expansive_step(h_C, mu=LEAKY_SLOPE):
 
 def check_contractive_step(h_C, mu=LEAKY_SLOPE):
     """Raise ValueError unless 0 < h_C < 2μ, where the contractive bound sqrt(1 − 2μh_C + h_C²) is < 1."""
-    h_C = check_positive("h_C", h_C)
+    h_C, mu = check_positive("h_C", h_C), _check_slope(mu)
     if not h_C < 2.0 * mu:
         raise ValueError(f"h_C = {h_C!r} gives no contraction: sqrt(1 - 2 mu h_C + h_C^2) < 1 needs "
                          f"0 < h_C < 2 mu = {2 * mu:g}")
@@ -63,6 +74,9 @@ def check_lipschitz_activation(layer, index=None):
     arguments, so μ = 0 and a contractive step is no contraction: a (expansive, contractive) tanh pair has
     :math:`\|J\| = 1 + h_E` where the contractive step saturates, above the pair rule's 1.
     """
+    _check_layer(layer)
+    if index is not None:
+        check_int("index", index, minimum=0)
     name = layer.config.get("activation_name", LIPSCHITZ_ACTIVATION)
     if name != LIPSCHITZ_ACTIVATION:
         where = f"layer {index} ({layer.kind})" if index is not None else f"{layer.kind} layer"
@@ -77,6 +91,10 @@ def check_lipschitz_layers(layers):
     Also checks that every contractive A is orthogonal, every expansive W has ‖W‖₂ ≤ 1 and both use the
     leaky ReLU (the hypotheses of the bounds), so that a network that is built is certified.
     """
+    if not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a list of refimpl.dynsys.Layer; got {type(layers).__name__}")
+    for layer in layers:
+        _check_layer(layer)
     kinds = [layer.kind for layer in layers]
     for index, layer in enumerate(layers):
         if layer.kind in ("expansive", "contractive"):
@@ -106,8 +124,23 @@ def spectral_norm(W, n_iter=100, v0=None, tol=0.0):
 
     :math:`\hat\sigma \le \|W\|_2` for every v (a lower bound that converges from below). ``v0`` warm-starts
     the iteration (training keeps the last vector); returns ``(sigma, v)``.
+
+    W (m, d) non-empty; v0 (d,) non-zero or None (the ones vector); n_iter >= 1; tol >= 0.
     """
-    n_iter = check_int("n_iter", n_iter, minimum=1)
+    W = as_float_array("W", W, ndim=2)
+    if W.size == 0:
+        raise ValueError(f"W must be a non-empty matrix; got shape {W.shape}")
+    if v0 is not None:
+        v0 = check_shape("v0", as_float_array("v0", v0, ndim=1), (W.shape[1],), described="(d,)",
+                         context=f"to match W with d = {W.shape[1]}")
+        if not np.any(v0):
+            raise ValueError("v0 must be a non-zero vector")
+    return _spectral_norm(W, check_int("n_iter", n_iter, minimum=1), v0,
+                          check_positive("tol", tol, allow_zero=True))
+
+
+def _spectral_norm(W, n_iter=100, v0=None, tol=0.0):
+    """:func:`spectral_norm` on checked arguments (the constraint projection calls it every training step)."""
     v = np.ones(W.shape[1]) if v0 is None else np.array(v0, dtype=float)
     v /= np.linalg.norm(v)
     sigma = 0.0
@@ -125,7 +158,7 @@ def spectral_norm(W, n_iter=100, v0=None, tol=0.0):
 
 def layer_lipschitz_bound(layer):
     """Certified Lipschitz constant (2-norm) of one layer, from exact singular values."""
-    if layer.kind == "linear":
+    if _check_layer(layer).kind == "linear":
         return float(np.linalg.norm(layer.params["W"], 2))
     if layer.kind in ("expansive", "contractive"):
         check_lipschitz_activation(layer)
@@ -142,11 +175,37 @@ def layer_lipschitz_bound(layer):
 
 def certified_lipschitz(network):
     r"""Product of the layers' certified constants, :math:`L = \|C\|\,\prod_i \mathrm{Lip}(\Psi_i)\,\|P\|`."""
+    from refimpl.dynsys.model import check_network  # model imports this module: import it back only when called
+
+    check_network(network)
     return float(np.prod([layer_lipschitz_bound(layer) for layer in network.layers]))
 
 
+def _check_layer(layer):
+    from refimpl.dynsys.model import Layer  # model imports this module: import it back only when called
+
+    if not isinstance(layer, Layer):
+        raise TypeError(f"layer must be a refimpl.dynsys.Layer; got {type(layer).__name__}")
+    return layer
+
+
+def check_logits(logits, labels):
+    """Logits as a finite (n, k) array with n >= 1, k >= 2, and integer labels (n,) in 0 .. k − 1."""
+    logits = as_float_array("logits", logits, ndim=2)
+    if logits.shape[0] == 0 or logits.shape[1] < 2:
+        raise ValueError(f"logits must have shape (n, k) with n >= 1 and k >= 2 classes; got {logits.shape}")
+    return logits, check_labels("labels", labels, len(logits), logits.shape[1])
+
+
 def margins(logits, labels):
-    r"""Classification margin :math:`z_y - \max_{j\ne y} z_j` (positive iff correct), shape (n,)."""
+    r"""Classification margin :math:`z_y - \max_{j\ne y} z_j` (positive iff correct), shape (n,).
+
+    logits (n, k), labels (n,) int in 0 .. k − 1.
+    """
+    return _margins(*check_logits(logits, labels))
+
+
+def _margins(logits, labels):
     n = len(labels)
     true = logits[np.arange(n), labels]
     others = logits.copy()
@@ -155,5 +214,10 @@ def margins(logits, labels):
 
 
 def certified_accuracy(logits, labels, lipschitz, eps):
-    r"""Fraction certified at L2 radius ε: margin :math:`> \sqrt2\,L\,\varepsilon` (Tsuzuku et al. 2018)."""
+    r"""Fraction certified at L2 radius ε: margin :math:`> \sqrt2\,L\,\varepsilon` (Tsuzuku et al. 2018).
+
+    logits (n, k), labels (n,), lipschitz L >= 0 (a certified bound), eps >= 0.
+    """
+    lipschitz = check_positive("lipschitz", lipschitz, allow_zero=True)
+    eps = check_positive("eps", eps, allow_zero=True)
     return float(np.mean(margins(logits, labels) > np.sqrt(2.0) * lipschitz * eps))

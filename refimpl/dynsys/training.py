@@ -13,8 +13,9 @@ import numpy as np
 
 from refimpl.core import classifier
 from refimpl.core.classifier import Classifier
-from refimpl.core.validate import as_float_array, check_int, check_labels, check_positive
-from refimpl.dynsys.theory import margins
+from refimpl.core.validate import check_int, check_labels, check_positive, check_real, check_rng
+from refimpl.dynsys.model import check_network
+from refimpl.dynsys.theory import _margins, check_logits
 
 
 def multiclass_hinge(logits, labels, margin):
@@ -26,6 +27,12 @@ def multiclass_hinge(logits, labels, margin):
 
     logits (n, k), labels (n,) int, margin m > 0.
     """
+    logits, labels = check_logits(logits, labels)
+    return _multiclass_hinge(logits, labels, check_positive("margin", margin))
+
+
+def _multiclass_hinge(logits, labels, margin):
+    """:func:`multiclass_hinge` on checked arrays, once per training step."""
     n = len(labels)
     rows = np.arange(n)
     hinge = margin - logits[rows, labels][:, None] + logits
@@ -37,9 +44,9 @@ def multiclass_hinge(logits, labels, margin):
 
 
 def _inputs_and_labels(network, X, y):
-    """X as a finite (n, d_in) float array and y checked against n and the network's number of outputs."""
-    X = as_float_array("X", X, ndim=2)
-    return X, check_labels("y", y, len(X), network(X[:1]).shape[1])
+    """X as a finite (n, d_in) float array (n >= 1) and y checked against n and the network's number of outputs."""
+    X = check_network(network).check_input("X", X)
+    return X, check_labels("y", y, len(X), network.d_out)
 
 
 class HingeObjective(Classifier):
@@ -53,9 +60,9 @@ class HingeObjective(Classifier):
         self.network, self.margin, self.d_out = network, check_positive("margin", margin), d_out
 
     def loss(self, params, x, labels):
-        logits, caches = self.network.forward(x)
-        loss, dlogits = multiclass_hinge(logits, labels, self.margin)
-        return loss, self.network.backward(dlogits, caches)[1]
+        logits, caches = self.network._forward(x)
+        loss, dlogits = _multiclass_hinge(logits, labels, self.margin)
+        return loss, self.network._backward(dlogits, caches)[1]
 
     def project(self, params):
         self.network.project()
@@ -70,7 +77,10 @@ def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin, on_st
     Returns the losses, one per step.
     """
     X, y = _inputs_and_labels(network, X, y)
-    objective = HingeObjective(network, margin, d_out=network(X[:1]).shape[1])
+    rng = check_rng("rng", rng)
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function on_step(step, steps, loss=loss) or None; got {on_step!r}")
+    objective = HingeObjective(network, margin, d_out=network.d_out)
     history = classifier.train_classifier(objective, network.parameters(), X, y, rng, steps=steps,
                                           batch_size=batch_size, optimizer="adam", lr=check_positive("lr", lr),
                                           on_step=on_step)
@@ -80,7 +90,7 @@ def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin, on_st
 
 def margin_input_gradient(network, X, y):
     r"""Margins :math:`\max_{j\ne y}z_j - z_y` (the attack objective, negated margin) and their input gradients."""
-    logits, caches = network.forward(X)
+    logits, caches = network._forward(X)
     n = len(y)
     others = logits.copy()
     others[np.arange(n), y] = -np.inf
@@ -88,7 +98,7 @@ def margin_input_gradient(network, X, y):
     dlogits = np.zeros_like(logits)
     dlogits[np.arange(n), runner_up] = 1.0
     dlogits[np.arange(n), y] -= 1.0
-    dx, _ = network.backward(dlogits, caches)
+    dx, _ = network._backward(dlogits, caches)
     return others.max(axis=1) - logits[np.arange(n), y], dx
 
 
@@ -108,7 +118,7 @@ def pgd_l2(network, X, y, eps, rng, *, steps=50, restarts=1, box=None):
     first misclassified iterate (else the last iterate).
     """
     X, y = _inputs_and_labels(network, X, y)
-    eps = check_positive("eps", eps)
+    eps, rng, box = check_positive("eps", eps), check_rng("rng", rng), _check_box(box)
     alpha = 2.5 * eps / check_int("steps", steps, minimum=1)
     robust = np.ones(len(X), dtype=bool)
     X_adv = X.copy()
@@ -134,20 +144,37 @@ def pgd_l2(network, X, y, eps, rng, *, steps=50, restarts=1, box=None):
     return robust, X_adv
 
 
+def _check_box(box):
+    """None, or the (low, high) bounds of the inputs with low < high."""
+    if box is None:
+        return None
+    if not isinstance(box, (tuple, list)) or len(box) != 2:
+        raise TypeError(f"box must be None or a pair (low, high); got {box!r}")
+    low, high = check_real("box low", box[0]), check_real("box high", box[1])
+    if not low < high:
+        raise ValueError(f"box must be (low, high) with low < high; got {box!r}")
+    return low, high
+
+
 def empirical_lipschitz(network, X, rng, *, n_iter=30):
-    r"""Per-point :math:`\|J(x)\|_2` by power iteration on :math:`J^\top J`, shape (n,); each a lower bound on L."""
-    _, caches = network.forward(X)
+    r"""Per-point :math:`\|J(x)\|_2` by power iteration on :math:`J^\top J`, shape (n,); each a lower bound on L.
+
+    X (n, d_in); ``rng`` a Generator or an int seed draws the starting vectors.
+    """
+    X = check_network(network).check_input("X", X)
+    rng, n_iter = check_rng("rng", rng), check_int("n_iter", n_iter, minimum=1)
+    _, caches = network._forward(X)
     v = rng.standard_normal(X.shape)
     sigma = np.zeros(len(X))
-    for _ in range(check_int("n_iter", n_iter, minimum=1)):
+    for _ in range(n_iter):
         v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
-        Jv = network.jvp(v, caches)
+        Jv = network._jvp(v, caches)
         sigma = np.linalg.norm(Jv, axis=1)
-        v, _ = network.backward(Jv, caches)
+        v, _ = network._backward(Jv, caches)
     return sigma
 
 
 def accuracy(network, X, y):
     """Fraction of points with a positive margin (correct, ties counted as wrong)."""
     X, y = _inputs_and_labels(network, X, y)
-    return float(np.mean(margins(network(X), y) > 0))
+    return float(np.mean(_margins(network._forward(X)[0], y) > 0))

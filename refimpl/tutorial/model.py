@@ -24,7 +24,8 @@ import numpy as np
 
 from refimpl.core import unchecked as nn
 from refimpl.core.classifier import Classifier, ConvNet, he_normal
-from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+from refimpl.core.validate import (as_float_array, check_finite_step, check_int, check_positive, check_real, check_rng,
+                                   check_shape)
 from refimpl.tutorial import theory
 
 # --------------------------------------------------------------------------------------------------
@@ -33,12 +34,19 @@ from refimpl.tutorial import theory
 
 
 def linear_model(m, c, x):
-    r""":math:`f(m, c, x) = m x + c`, element-wise over ``x``."""
+    r""":math:`f(m, c, x) = m x + c`, element-wise over ``x`` (an array of any shape)."""
+    return _linear_model(check_real("m", m), check_real("c", c), as_float_array("x", x))
+
+
+def _linear_model(m, c, x):
+    """:func:`linear_model` on checked numbers: the losses call it once per step."""
     return m * x + c
 
 
 def _check_line_data(x, y):
     x = as_float_array("x", x, ndim=1)
+    if x.size == 0:
+        raise ValueError("x must hold at least one point; got an empty array")
     y = check_shape("y", as_float_array("y", y, ndim=1), x.shape, described="(n,)", context="to match x")
     return x, y
 
@@ -70,7 +78,7 @@ def linear_loss(theta, x, y):
 
 def _linear_loss(theta, x, y):
     """:func:`linear_loss` on checked arrays: the optimisers call it once per step."""
-    residual = linear_model(theta[0], theta[1], x) - y
+    residual = _linear_model(theta[0], theta[1], x) - y
     return 0.5 * float(np.mean(residual**2)), np.array([np.mean(residual * x), np.mean(residual)])
 
 
@@ -82,10 +90,21 @@ def linear_loss_change(theta, theta_next, x, y):
 
     Subtracting two computed losses would lose every digit once the change falls below the
     rounding error of the losses themselves, which GD reaches within a few hundred steps.
+
+    Parameters
+    ----------
+    theta, theta_next : (2,), (m, c)
+    x, y : (n,)
     """
-    residual = linear_model(theta[0], theta[1], x) - y
-    residual_next = linear_model(theta_next[0], theta_next[1], x) - y
-    difference = linear_model(theta_next[0] - theta[0], theta_next[1] - theta[1], x)
+    x, y = _check_line_data(x, y)
+    return _linear_loss_change(_check_theta("theta", theta), _check_theta("theta_next", theta_next), x, y)
+
+
+def _linear_loss_change(theta, theta_next, x, y):
+    """:func:`linear_loss_change` on checked arrays, once per step of a trace."""
+    residual = _linear_model(theta[0], theta[1], x) - y
+    residual_next = _linear_model(theta_next[0], theta_next[1], x) - y
+    difference = _linear_model(theta_next[0] - theta[0], theta_next[1] - theta[1], x)
     return 0.5 * float(np.mean(difference * (residual + residual_next)))
 
 
@@ -94,8 +113,13 @@ def linear_excess_loss(theta, theta_star, x):
 
     Exact for a quadratic loss, since :math:`\nabla L(\theta^*) = 0`; free of the cancellation of
     :math:`L(\theta) - L(\theta^*)` computed as a difference.
+
+    Parameters
+    ----------
+    theta, theta_star : (2,), (m, c)
+    x : (n,), n >= 1
     """
-    error = np.asarray(theta, dtype=np.float64) - theta_star
+    error = _check_theta("theta", theta) - _check_theta("theta_star", theta_star)
     return 0.5 * float(error @ theory.hessian(x) @ error)
 
 
@@ -141,7 +165,7 @@ class LinearTrace:
 def _trace(x, y, thetas, step_size, beta):
     thetas = np.asarray(thetas)
     values = [_linear_loss(theta, x, y) for theta in thetas]
-    changes = [linear_loss_change(a, b, x, y) for a, b in zip(thetas[:-1], thetas[1:])]
+    changes = [_linear_loss_change(a, b, x, y) for a, b in zip(thetas[:-1], thetas[1:])]
     return LinearTrace(thetas, np.array([v[0] for v in values]), np.array([v[1] @ v[1] for v in values]),
                        np.array(changes), step_size, beta, linear_gradient_floor(thetas[-1], x, y))
 
@@ -177,8 +201,9 @@ def gradient_descent(x, y, theta_0, steps, step_size=None):
     beta = theory.smoothness_constant(x)
     eta = _step_size(step_size, beta, "gradient descent")
     thetas = [theta.copy()]
-    for _ in range(steps):
+    for step in range(steps):
         theta = theta - eta * _linear_loss(theta, x, y)[1]
+        check_finite_step(step, steps, theta=theta)
         thetas.append(theta)
     return _trace(x, y, thetas, eta, beta)
 
@@ -195,6 +220,7 @@ def minibatch_sgd(x, y, theta_0, rng, epochs, batch_size=1, step_size=None):
     """
     x, y = _check_line_data(x, y)
     theta = _check_theta("theta_0", theta_0).copy()
+    rng = check_rng("rng", rng)
     epochs = check_int("epochs", epochs, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if batch_size > len(x):
@@ -202,11 +228,13 @@ def minibatch_sgd(x, y, theta_0, rng, epochs, batch_size=1, step_size=None):
     beta = theory.sample_smoothness_constant(x)
     eta = _step_size(step_size, beta, "SGD")
     thetas = [theta.copy()]
+    total = epochs * -(-len(x) // batch_size)
     for _ in range(epochs):
         order = rng.permutation(len(x))
         for start in range(0, len(x), batch_size):
             batch = order[start:start + batch_size]
             theta = theta - eta * _linear_loss(theta, x[batch], y[batch])[1]
+            check_finite_step(len(thetas) - 1, total, theta=theta)
             thetas.append(theta)
     return _trace(x, y, thetas, eta, beta)
 
@@ -244,13 +272,16 @@ class OneLayerNet(Classifier):
         self.d_out = check_int("d_out", d_out, minimum=2)
 
     def init_params(self, rng):
+        """He-normal M (gain 1), zero c; ``rng`` a Generator or an int seed."""
+        rng = check_rng("rng", rng)
         return {"M": he_normal(rng, (self.d_out, self.d_in), self.d_in, gain=1.0), "c": np.zeros(self.d_out)}
 
     def forward(self, params, x):
         return nn.affine_forward(_images(x, self.d_in), params["M"], params["c"])
 
     def backward(self, dlogits, cache):
-        _, dM, dc = nn.affine_backward(dlogits, cache)
+        """Gradients {"M", "c"} from dlogits = ∂L/∂logits (n, d_out) and the forward pass's cache."""
+        _, dM, dc = nn.affine_backward(_dlogits(dlogits, len(cache[0]), self.d_out), cache)
         return {"M": dM, "c": dc}
 
 
@@ -266,6 +297,8 @@ class TwoLayerNet(Classifier):
         self.d_out = check_int("d_out", d_out, minimum=2)
 
     def init_params(self, rng):
+        """He-normal M1 (gain 2) and M2 (gain 1), zero biases; ``rng`` a Generator or an int seed."""
+        rng = check_rng("rng", rng)
         return {"M1": he_normal(rng, (self.hidden, self.d_in), self.d_in), "c1": np.zeros(self.hidden),
                 "M2": he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), "c2": np.zeros(self.d_out)}
 
@@ -276,13 +309,23 @@ class TwoLayerNet(Classifier):
         return logits, (cache_1, cache_relu, cache_2)
 
     def backward(self, dlogits, cache):
+        """Gradients {"M1", "c1", "M2", "c2"} from dlogits = ∂L/∂logits (n, d_out) and the forward pass's cache."""
         cache_1, cache_relu, cache_2 = cache
-        dhidden, dM2, dc2 = nn.affine_backward(dlogits, cache_2)
+        dhidden, dM2, dc2 = nn.affine_backward(_dlogits(dlogits, len(cache_2[0]), self.d_out), cache_2)
         _, dM1, dc1 = nn.affine_backward(nn.relu_backward(dhidden, cache_relu), cache_1)
         return {"M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
 
 
 def _images(x, d_in):
     """x as a finite floating (n, d_in) array, checked once per forward pass (the layers then run unchecked)."""
-    return check_shape("x", as_float_array("x", x, ndim=2, dtype=None), (None, d_in), described="(n, d_in)",
-                       context=f"to match the network's d_in = {d_in}")
+    x = check_shape("x", as_float_array("x", x, ndim=2, dtype=None), (None, d_in), described="(n, d_in)",
+                    context=f"to match the network's d_in = {d_in}")
+    if len(x) == 0:
+        raise ValueError(f"x must hold at least one image; got shape {x.shape}")
+    return x
+
+
+def _dlogits(dlogits, n, d_out):
+    """dlogits as a finite (n, d_out) array matching the forward pass, checked once per backward pass."""
+    return check_shape("dlogits", as_float_array("dlogits", dlogits, ndim=2, dtype=None), (n, d_out),
+                       described="(n, d_out)", context="to match the forward pass's logits")

@@ -26,7 +26,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+from refimpl.core.validate import as_float_array, check_finite_step, check_int, check_positive, check_shape
 
 # The lemma is tight along the Hessian's top eigenvector (gap exactly 0 in exact arithmetic), so
 # a gap within this fraction of the two terms compared is float64 rounding, not a violation.
@@ -34,8 +34,10 @@ ROUNDING_RTOL = 1e-12
 
 
 def design_matrix(x):
-    """The rows :math:`a_p = (x_p, 1)` of the linear model, shape (n, 2)."""
+    """The rows :math:`a_p = (x_p, 1)` of the linear model, shape (n, 2); x (n,), n >= 1."""
     x = as_float_array("x", x, ndim=1)
+    if x.size == 0:
+        raise ValueError("x must hold at least one point; got an empty array")
     return np.column_stack([x, np.ones_like(x)])
 
 
@@ -84,6 +86,8 @@ def descent_lemma_gaps(loss_changes, grad_norms_sq, beta):
     grad_norms_sq = as_float_array("grad_norms_sq", grad_norms_sq, ndim=1)
     beta = check_positive("beta", beta)
     T = len(loss_changes)
+    if T == 0:
+        raise ValueError("loss_changes must hold at least one step; got an empty array")
     if len(grad_norms_sq) < T:
         raise ValueError(f"grad_norms_sq must have at least len(loss_changes) = {T} entries; "
                          f"got {len(grad_norms_sq)}")
@@ -109,11 +113,12 @@ def descent_lemma_violations(loss_changes, grad_norms_sq, beta, rtol=ROUNDING_RT
 def stationarity_bound(excess_loss_0, beta, T):
     r""":math:`2\beta(L(\theta_0) - L^*)/T`, the bound on :math:`\min_{t<T}\|\nabla L(\theta_t)\|^2`.
 
-    ``excess_loss_0`` is :math:`L(\theta_0) - L^*`; ``T`` may be an array of step counts (each ≥ 1).
+    ``excess_loss_0`` is :math:`L(\theta_0) - L^*`; ``T`` is a step count or an array of them (integers ≥ 1).
     """
-    T = np.asarray(T, dtype=np.float64)
-    if np.any(T < 1):
-        raise ValueError(f"T must be >= 1; got {T.min()}")
+    T = as_float_array("T", T)
+    if T.size == 0 or np.any(T < 1) or np.any(T != np.round(T)):
+        raise ValueError(f"T must hold integer step counts >= 1; got {T if T.size <= 5 else T.ravel()[:5]} "
+                         f"(shape {T.shape})")
     return 2.0 * check_positive("beta", beta) * check_positive("excess_loss_0", excess_loss_0, allow_zero=True) / T
 
 
@@ -125,6 +130,8 @@ def stationarity_violations(grad_norms_sq, excess_loss_0, beta, rtol=ROUNDING_RT
     2\beta(L_0 - L^*)/T` counts, with f the ``gradient_floor`` (absolute error of a computed gradient).
     """
     grad_norms_sq = as_float_array("grad_norms_sq", grad_norms_sq, ndim=1)
+    if grad_norms_sq.size == 0:
+        raise ValueError("grad_norms_sq must hold at least one step; got an empty array")
     T = np.arange(1, len(grad_norms_sq) + 1)
     bound = stationarity_bound(excess_loss_0, beta, T)
     floor = check_positive("gradient_floor", gradient_floor, allow_zero=True)
@@ -214,10 +221,15 @@ def gradient_descent_trace(loss_and_gradient, theta_0, step_size, steps):
     with a rounding allowance of a few ulps of the losses.
     """
     theta = as_float_array("theta_0", theta_0, ndim=1).copy()
+    if theta.size == 0:
+        raise ValueError("theta_0 must hold at least one parameter; got an empty array")
+    if not callable(loss_and_gradient):
+        raise TypeError(f"loss_and_gradient must be a function θ -> (loss, gradient); got {loss_and_gradient!r}")
     step_size, steps = check_positive("step_size", step_size), check_int("steps", steps, minimum=0)
     thetas, losses, grad_norms_sq = [theta], [], []
-    for _ in range(steps + 1):
+    for step in range(steps + 1):
         loss, gradient = loss_and_gradient(thetas[-1])
+        check_finite_step(step, steps + 1, loss=loss, gradient=gradient)
         losses.append(loss)
         grad_norms_sq.append(float(gradient @ gradient))
         thetas.append(thetas[-1] - step_size * gradient)

@@ -120,8 +120,33 @@ def test_bad_input_is_refused_with_clear_messages():
         model.mass_preserving_network(rng, 3, 2, method="rk5")
     with pytest.raises(ValueError, match="d must be even"):
         model.volume_preserving_network(rng, 5, 2)
-    with pytest.raises(ValueError, match="layer kind must be one of"):
-        model.Network([model.Layer("conv", {})])
+    with pytest.raises(ValueError, match="kind must be one of"):
+        model.Layer("conv", {})
+    with pytest.raises(ValueError, match=r"params\['B'\] must have shape \(d, m\) = \(3, 4\) in a resnet layer"):
+        model.Layer("resnet", {"A": np.zeros((4, 3)), "B": np.zeros((4, 3)), "b": np.zeros(4)}, {"h": 0.5})
+    with pytest.raises(ValueError, match="config of a resnet layer must give the step size h"):
+        model.Layer("resnet", {"A": np.zeros((4, 3)), "B": np.zeros((3, 4)), "b": np.zeros(4)})
+    lift = model.Layer("linear", {"W": np.zeros((4, 3)), "b": np.zeros(4)})
+    with pytest.raises(ValueError, match=r"layer 1 \(linear\) takes width 3 but layer 0 \(linear\) gives 4"):
+        model.Network([lift, lift])
+    with pytest.raises(TypeError, match="layers_ must be a non-empty list of refimpl.dynsys.Layer"):
+        model.Network([])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_mass_rollout_that_blows_up_stops_with_the_step(backend):
+    # leaky ReLU field with huge weights and step: |x| grows geometrically until it overflows
+    d = 2
+    U, u = np.full((d * d, d), 1e3) * np.array([1.0, -1.0]), np.zeros(d * d)
+    U[1] *= -1.0
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"x became (nan|inf) at step \d+ of 500"):
+        kernels.mass_rollout(np.array([[1.0, 0.5]]), U, u, 10.0, 500, activation_name="leaky_relu", backend=backend)
+
+
+def test_a_strang_error_that_is_not_finite_stops_with_the_step():
+    x = np.ones((2, 2))
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="strang_minus_exact_flow became"):
+        splitting.strang_local_errors(lambda y: y**3 * 1e6, lambda y: y, x, np.array([0.1, 0.05]))
 
 
 @pytest.mark.parametrize("build", [

@@ -251,3 +251,34 @@ def test_logistic_loss_refuses_bad_input():
         theory.logistic_smoothness_constant(np.ones((0, 2)))
     with pytest.raises(ValueError, match="step_size must be > 0"):
         theory.gradient_descent_trace(lambda w: theory.logistic_loss(w, X, y), np.zeros(2), 0.0, 3)
+
+
+def test_empty_data_bad_steps_and_bad_networks_inputs_are_refused():
+    x, y = noisy_line(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="x must hold at least one point; got an empty array"):
+        model.closed_form(x[:0], y[:0])
+    with pytest.raises(ValueError, match="x must hold at least one point"):
+        theory.hessian(np.zeros(0))
+    with pytest.raises(ValueError, match=r"theta_next must have shape \(m, c\) = \(2,\); got \(3,\)"):
+        model.linear_loss_change([0.0, 0.0], [0.0, 0.0, 1.0], x, y)
+    with pytest.raises(ValueError, match="T must hold integer step counts >= 1"):
+        theory.stationarity_bound(0.5, 2.0, np.array([1.0, 2.5]))
+    with pytest.raises(ValueError, match="loss_changes must hold at least one step"):
+        theory.descent_lemma_gaps(np.zeros(0), np.ones(3), 1.0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or an int seed; got str"):
+        model.minibatch_sgd(x, y, [0.0, 0.0], "seed", 1)
+    network = model.TwoLayerNet(d_in=3, hidden=2, d_out=2)
+    logits, cache = network.forward(network.init_params(0), np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"dlogits must have shape \(n, d_out\) = \(4, 2\) to match the forward"):
+        network.backward(np.ones((4, 3)), cache)
+    with pytest.raises(ValueError, match="x must hold at least one image"):
+        network.forward(network.init_params(0), np.ones((0, 3)))
+
+
+def test_gradient_descent_on_a_loss_that_blows_up_stops_with_the_step():
+    def exploding(theta):  # gradient ascent in disguise: the loss grows like exp(t)
+        return float(np.exp(theta @ theta)), -1e150 * theta
+
+    message = r"(loss|gradient) became (inf|nan) at step [12] of 11"
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=message):
+        theory.gradient_descent_trace(exploding, np.ones(2), 1.0, 10)
