@@ -23,21 +23,28 @@ def torch_evaluate(case, inputs):
 
 
 def jax_evaluate(case, inputs):
-    """Value and gradients of ``case`` by JAX reverse mode (``jax.vjp``) with 64-bit floats enabled."""
+    """Value and gradients of ``case`` by JAX reverse mode (``jax.vjp``) with 64-bit floats enabled.
+
+    The forward and backward passes are compiled as one program (``jax.jit``): run primitive by primitive,
+    JAX compiles every operation anew for each new shape, which is slower for these small, varied cases.
+    """
     import jax
 
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    constants = {name: jnp.asarray(array) for name, array in inputs.items() if name not in case.wrt}
+    constants = {name: jnp.asarray(array) for name, array in inputs.items()
+                 if name not in case.wrt and name != case.cotangent}
 
     def forward(*arguments):
-        others = {name: c for name, c in constants.items() if name != case.cotangent}
-        return case.references["jax"](**dict(zip(case.wrt, arguments)), **others)
+        return case.references["jax"](**dict(zip(case.wrt, arguments)), **constants)
 
-    value, pullback = jax.vjp(forward, *(jnp.asarray(inputs[name]) for name in case.wrt))
-    weight = jnp.ones_like(value) if case.cotangent is None else constants[case.cotangent]
-    gradients = pullback(weight)
+    def value_and_gradients(weight, *arguments):
+        value, pullback = jax.vjp(forward, *arguments)
+        return value, pullback(jnp.ones_like(value) if weight is None else weight)
+
+    weight = None if case.cotangent is None else jnp.asarray(inputs[case.cotangent])
+    value, gradients = jax.jit(value_and_gradients)(weight, *(jnp.asarray(inputs[name]) for name in case.wrt))
     return {"value": np.asarray(value), **{f"grad_{name}": np.asarray(g) for name, g in zip(case.wrt, gradients)}}
 
 
