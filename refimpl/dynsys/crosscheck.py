@@ -2,14 +2,16 @@
 (the mass-preserving layer with each Runge-Kutta method), the multi-class hinge loss, the attack's input
 gradient through a 1-Lipschitz network, and the vector-Jacobian products of the gradient and sphere fields.
 
-The layer references are written once against a small table of framework operations (:class:`_Torch`,
-:class:`_Jax`), so that each framework differentiates the same expression itself.
+The layer references are written once against a small table of framework operations (``TORCH_OPS``,
+``JAX_OPS``), so that each framework differentiates the same expression itself.
 """
+
+from types import SimpleNamespace
 
 import numpy as np
 
 from refimpl.crosscheck.lazy import F, jnn, jnp, torch
-from refimpl.crosscheck.registry import Case, dims, labels, off_kink, register, scalar, uniform, until_off_kinks
+from refimpl.crosscheck.registry import Case, dims, labels, register, scalar, uniform, until_off_kinks
 from refimpl.dynsys import RK_TABLEAUS, gradient_field, lipschitz_network, multiclass_hinge, sphere_field, theory
 from refimpl.dynsys.model import ACTIVATIONS, LAYER_KINDS, SLOPE
 from refimpl.dynsys.splitting import gradient_field_vjp, sphere_field_vjp
@@ -18,67 +20,18 @@ from refimpl.dynsys.training import margin_input_gradient
 TOPIC = "dynsys"
 
 
-class _Torch:
-    @staticmethod
-    def sigma(z, name):
-        return F.leaky_relu(z, SLOPE) if name == "leaky_relu" else torch.tanh(z)
-
-    @staticmethod
-    def join(q, p):
-        return torch.cat([q, p], dim=1)
-
-    @staticmethod
-    def relu(z):
-        return torch.relu(z)
-
-    @staticmethod
-    def one_hot(labels_, k):
-        return F.one_hot(labels_, k).double()
-
-    @staticmethod
-    def swap(M):
-        return M.transpose(1, 2)
-
-    @staticmethod
-    def einsum(*arguments):
-        return torch.einsum(*arguments)
-
-    @staticmethod
-    def row_max(x):
-        return x.max(dim=1).values
-
-
-class _Jax:
-    @staticmethod
-    def sigma(z, name):
-        return jnn.leaky_relu(z, SLOPE) if name == "leaky_relu" else jnp.tanh(z)
-
-    @staticmethod
-    def join(q, p):
-        return jnp.concatenate([q, p], axis=1)
-
-    @staticmethod
-    def relu(z):
-        return jnn.relu(z)
-
-    @staticmethod
-    def one_hot(labels_, k):
-        return jnn.one_hot(labels_, k, dtype=jnp.float64)
-
-    @staticmethod
-    def swap(M):
-        return jnp.swapaxes(M, 1, 2)
-
-    @staticmethod
-    def einsum(*arguments):
-        return jnp.einsum(*arguments)
-
-    @staticmethod
-    def row_max(x):
-        return x.max(axis=1)
-
-
-OPS = {"torch": _Torch, "jax": _Jax}
+# the few operations the references need that torch and jax.numpy spell differently
+TORCH_OPS = SimpleNamespace(
+    sigma=lambda z, name: F.leaky_relu(z, SLOPE) if name == "leaky_relu" else torch.tanh(z),
+    join=lambda q, p: torch.cat([q, p], dim=1), relu=lambda z: torch.relu(z),
+    one_hot=lambda labels_, k: F.one_hot(labels_, k).double(), swap=lambda M: M.transpose(1, 2),
+    einsum=lambda *arguments: torch.einsum(*arguments), row_max=lambda x: x.max(dim=1).values)
+JAX_OPS = SimpleNamespace(
+    sigma=lambda z, name: jnn.leaky_relu(z, SLOPE) if name == "leaky_relu" else jnp.tanh(z),
+    join=lambda q, p: jnp.concatenate([q, p], axis=1), relu=lambda z: jnn.relu(z),
+    one_hot=lambda labels_, k: jnn.one_hot(labels_, k, dtype=jnp.float64), swap=lambda M: jnp.swapaxes(M, 1, 2),
+    einsum=lambda *arguments: jnp.einsum(*arguments), row_max=lambda x: x.max(axis=1))
+OPS = {"torch": TORCH_OPS, "jax": JAX_OPS}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -132,7 +85,8 @@ LAYERS = {
 }
 
 
-def _param_shapes(kind, d, m):
+def param_shapes(kind, d, m):
+    """Parameter shapes of a layer of ``kind`` on width d (even for the split layers), hidden width m."""
     k = d // 2
     return {
         "linear": {"W": (m, d), "b": (m,)},
@@ -161,7 +115,7 @@ def _layer_inputs(kind, config):
     def draw(rng):
         n, half, m = dims(rng, 3, 1, 3)
         d = 2 * half if kind in ("volume_preserving", "hamiltonian") else dims(rng, 1, 1, 3)[0]
-        params = {name: uniform(rng, shape, 1.0) for name, shape in _param_shapes(kind, d, m).items()}
+        params = {name: uniform(rng, shape, 1.0) for name, shape in param_shapes(kind, d, m).items()}
         step = {} if kind == "linear" else {"h": scalar(rng, 0.05, 1.0)}
         width = m if kind == "linear" else d
         return {"x": uniform(rng, (n, d), 2.0), **params, **step, "dout": uniform(rng, (n, width), 1.0)}
@@ -205,8 +159,9 @@ def _layer_variants():
 
 for _name, _kind, _config in _layer_variants():
     register(Case(_name, TOPIC, LAYERS[_kind][0], _layer_inputs(_kind, _config), _layer(_kind, _config),
-                  ("x", *_param_shapes(_kind, 2, 1)),
-                  {framework: _layer_reference(_kind, _config, ops) for framework, ops in OPS.items()}, cotangent="dout"))
+                  ("x", *param_shapes(_kind, 2, 1)),
+                  {framework: _layer_reference(_kind, _config, ops) for framework, ops in OPS.items()},
+                  cotangent="dout"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -317,7 +272,8 @@ def _field_inputs(parameter_shapes):
 
 
 def _gradient_field(p):
-    return {"value": gradient_field(p["x"], p["A"], p["b"]), "grad_x": gradient_field_vjp(p["x"], p["w"], p["A"], p["b"])}
+    return {"value": gradient_field(p["x"], p["A"], p["b"]),
+            "grad_x": gradient_field_vjp(p["x"], p["w"], p["A"], p["b"])}
 
 
 def _sphere_field(p):

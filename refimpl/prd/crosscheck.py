@@ -124,5 +124,6 @@ def _jax_critic(Y, Z, Y_hat, W, a, penalty):
 
 
 register(Case("prd.critic_objective[gradient_penalty]", TOPIC,
-              r"J = \frac1n\sum_p g(y_p) - \frac1n\sum_p g(z_p) - \lambda \frac1n \sum_p (\|\nabla_y g(\hat y_p)\| - 1)^2",
+              r"J = \frac1n\sum_p g(y_p) - \frac1n\sum_p g(z_p)"
+              r" - \lambda \frac1n \sum_p (\|\nabla_y g(\hat y_p)\| - 1)^2",
               _critic_inputs, _critic, ("W", "a"), {"torch": _torch_critic, "jax": _jax_critic}))
