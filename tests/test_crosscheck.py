@@ -1,12 +1,15 @@
 """Every registered cross-check case in every installed framework's float64 autograd (rel ≤ 1e-10), and the
 registry's rules. A framework that is not installed skips its half of the cases."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import refimpl
 from refimpl.crosscheck import frameworks
 from refimpl.crosscheck.command import check_case
 from refimpl.crosscheck.registry import TOLERANCE, Case, cases, register, relative_error
@@ -95,3 +98,26 @@ def test_a_gradient_wrong_by_one_part_in_a_hundred_million_fails():
                  affine.wrt, affine.references, affine.cotangent)
     row = check_case(wrong, "torch", 0)
     assert not row["passed"] and row["worst_output"] == "grad_w" and row["max_relative_error"] > 1e-9
+
+
+def _framework_imports(tree):
+    """(line, at module level) of every import of torch or jax in a parsed module."""
+    inside_functions = {id(node) for function in ast.walk(tree)
+                        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                        for node in ast.walk(function)}
+    found = []
+    for node in ast.walk(tree):
+        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        if any(name.split(".")[0] in ("torch", "jax") for name in names):
+            found.append((node.lineno, id(node) not in inside_functions))
+    return found
+
+
+def test_no_module_of_the_library_imports_an_autograd_framework_but_inside_a_crosscheck_function():
+    package = Path(refimpl.__file__).parent
+    bad = [f"{path.relative_to(package.parent)}:{line}" + (" (module level)" if top else "")
+           for path in sorted(package.rglob("*.py")) for line, top in _framework_imports(ast.parse(path.read_text()))
+           if top or "crosscheck" not in str(path.relative_to(package))]
+    assert not bad, "torch/jax imported outside a function of a crosscheck file:\n" + "\n".join(bad)
+    assert _framework_imports(ast.parse("import torch\ndef f():\n    import jax.numpy\n")) == [(1, True), (3, False)]
