@@ -94,14 +94,14 @@ def test_bad_arguments_are_refused_by_name():
 
 def test_the_parser_passes_every_option_to_run(monkeypatch, tmp_path):
     calls = []
-    monkeypatch.setattr(command, "run", lambda *args: calls.append(args) or 0)
+    monkeypatch.setattr(command, "run", lambda *args, progress: calls.append((*args, progress)) or 0)
     parser = argparse.ArgumentParser()
     command.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["crosscheck", "--framework", "jax", "--topic", "prd", "--seed", "7", "--out",
-                              str(tmp_path)])
-    assert args.handler(args) == 0 and calls == [("jax", "prd", 7, tmp_path)]
+                              str(tmp_path), "--no-progress"])
+    assert args.handler(args) == 0 and calls == [("jax", "prd", 7, tmp_path, False)]
     defaults = parser.parse_args(["crosscheck"])
     defaults.handler(defaults)
-    assert calls[-1] == ("all", None, 0, command.Path("."))
+    assert calls[-1] == ("all", None, 0, command.Path("."), None)
     with pytest.raises(SystemExit):
         parser.parse_args(["crosscheck", "--framework", "tensorflow"])

@@ -138,7 +138,9 @@ def add_parser(subparsers):
     parser.add_argument("--topic", default=None, help="only the cases of this topic (core, tutorial, prd, ...)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the drawn shapes and values (default 0)")
     parser.add_argument("--out", type=Path, default=Path("."), help="folder of crosscheck.json (default: .)")
-    parser.set_defaults(handler=lambda args: run(args.framework, args.topic, args.seed, args.out))
+    parser.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    parser.set_defaults(handler=lambda args: run(args.framework, args.topic, args.seed, args.out,
+                                                 progress=False if args.no_progress else None))
     return parser
 
 
