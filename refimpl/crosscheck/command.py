@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from refimpl import bench
 from refimpl.crosscheck import frameworks
 from refimpl.crosscheck.registry import TOLERANCE, cases, relative_error, shapes
 
@@ -116,17 +117,15 @@ def _write_json(path, document):
 
 
 def format_table(rows, columns):
-    """A plain-text table of ``rows`` (dicts); ``columns`` is a list of (heading, key); floats in %.2e."""
+    """A plain-text table of ``rows`` (dicts); ``columns`` is a list of (heading, key); floats in %.2e, and an
+    error message beside its status."""
     def cell(row, key):
         value = row.get(key, "")
         if key == "status" and row.get("error"):
             return f"{value}: {row['error']}"
         return f"{value:.2e}" if isinstance(value, float) else str(value)
 
-    table = [[heading for heading, _ in columns]] + [[cell(row, key) for _, key in columns] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in table]
-    return "\n".join([lines[0], "  ".join("-" * width for width in widths), *lines[1:]])
+    return bench.format_table([{heading: cell(row, key) for heading, key in columns} for row in rows])
 
 
 def add_parser(subparsers):
