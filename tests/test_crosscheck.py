@@ -61,7 +61,7 @@ def test_every_case_has_both_references_an_equation_and_float64_outputs(name):
     assert all(inputs[k].dtype == np.float64 for k in case.wrt)
     outputs = case.run_refimpl(inputs)
     assert set(outputs) == set(case.output_names())
-    assert all(outputs[f"grad_{k}"].shape == inputs[k].shape for k in case.wrt)
+    assert all(outputs[f"grad_{k}"].shape == inputs[k].shape and np.any(outputs[f"grad_{k}"]) for k in case.wrt)
     np.testing.assert_array_equal(case.draw(0)[case.wrt[0]], inputs[case.wrt[0]])  # the seed fixes the draw
 
 
@@ -121,3 +121,10 @@ def test_no_module_of_the_library_imports_an_autograd_framework_but_inside_a_cro
            if top or "crosscheck" not in str(path.relative_to(package))]
     assert not bad, "torch/jax imported outside a function of a crosscheck file:\n" + "\n".join(bad)
     assert _framework_imports(ast.parse("import torch\ndef f():\n    import jax.numpy\n")) == [(1, True), (3, False)]
+
+
+def test_a_case_whose_gradient_always_vanishes_is_refused_when_drawn():
+    dead = Case("test.dead_relu", "test", r"y = \max(x, 0)", lambda rng: {"x": -1.0 - rng.uniform(size=3)},
+                lambda p: {"value": np.maximum(p["x"], 0.0), "grad_x": np.zeros(3)}, ("x",))
+    with pytest.raises(RuntimeError, match="'test.dead_relu': every one of 5 draws had a gradient that is identically 0"):
+        dead.draw(0, tries=5)

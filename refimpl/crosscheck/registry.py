@@ -58,9 +58,19 @@ class Case:
         """``("value", "grad_<name>", ...)``: the arrays every computation of this case returns."""
         return ("value", *(f"grad_{name}" for name in self.wrt))
 
-    def draw(self, seed):
-        """The inputs of this case for ``seed``, independent of the other cases and of their order."""
-        return self.inputs(np.random.default_rng([seed, zlib.crc32(self.name.encode())]))
+    def draw(self, seed, tries=100):
+        """The inputs of this case for ``seed``, independent of the other cases and of their order.
+
+        A draw where a gradient vanishes identically (every ReLU inactive, no margin violated) would check
+        nothing of it: it is drawn again from the same generator, and a ``RuntimeError`` says so after ``tries``.
+        """
+        rng = np.random.default_rng([seed, zlib.crc32(self.name.encode())])
+        for _ in range(tries):
+            inputs = self.inputs(rng)
+            outputs = self.run_refimpl(inputs)
+            if all(np.any(outputs[f"grad_{name}"]) for name in self.wrt):
+                return inputs
+        raise RuntimeError(f"case {self.name!r}: every one of {tries} draws had a gradient that is identically 0")
 
     def run_refimpl(self, inputs):
         """refimpl's value and gradients on ``inputs``, as float64 arrays keyed like :meth:`output_names`."""

@@ -114,7 +114,8 @@ def _layer_inputs(kind, config):
 
     def draw(rng):
         n, half, m = dims(rng, 3, 1, 3)
-        d = 2 * half if kind in ("volume_preserving", "hamiltonian") else dims(rng, 1, 1, 3)[0]
+        # the split layers need an even width; the mass field (M − Mᵀ)1 vanishes identically at d = 1
+        d = 2 * half if kind in ("volume_preserving", "hamiltonian") else dims(rng, 1, 1 + (kind == "mass_rk"), 3)[0]
         params = {name: uniform(rng, shape, 1.0) for name, shape in param_shapes(kind, d, m).items()}
         step = {} if kind == "linear" else {"h": scalar(rng, 0.05, 1.0)}
         width = m if kind == "linear" else d
@@ -263,7 +264,7 @@ register(Case("dynsys.margin_input_gradient", TOPIC,
 
 def _field_inputs(parameter_shapes):
     def draw(rng):
-        d, m = dims(rng, 2, 1, 3)
+        (d,), (m,) = dims(rng, 1, 2, 3), dims(rng, 1, 1, 3)  # at d = 1 the skew field S(x) x vanishes
         shapes = parameter_shapes(d, m)
         return {"x": rng.standard_normal((3, d)), "w": rng.standard_normal((3, d)),
                 **{name: rng.standard_normal(shape) for name, shape in shapes.items()}}
