@@ -65,8 +65,10 @@ def test_every_case_has_both_references_an_equation_and_float64_outputs(name):
     np.testing.assert_array_equal(case.draw(0)[case.wrt[0]], inputs[case.wrt[0]])  # the seed fixes the draw
 
 
-def test_registering_the_cases_imports_no_framework():
-    code = ("import sys; from refimpl.crosscheck.registry import cases; cases(); "
+def test_importing_the_library_and_registering_the_cases_imports_no_framework():
+    code = ("import importlib, pkgutil, sys, refimpl; from refimpl.crosscheck.registry import cases; cases(); "
+            "[importlib.import_module(m.name) for m in pkgutil.walk_packages(refimpl.__path__, 'refimpl.') "
+            "if not m.name.endswith(('_reference', '__main__'))]; "
             "loaded = [m for m in ('torch', 'jax') if m in sys.modules]; assert not loaded, loaded")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -102,29 +104,39 @@ def test_a_gradient_wrong_by_one_part_in_a_hundred_million_fails():
 
 def _framework_imports(tree):
     """(line, at module level) of every import of torch or jax in a parsed module."""
+    return [(line, top) for line, top, name in _imports(tree) if name.split(".")[0] in ("torch", "jax")]
+
+
+def _imports(tree):
+    """(line, at module level, module name) of every import statement of a parsed module."""
     inside_functions = {id(node) for function in ast.walk(tree)
                         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
                         for node in ast.walk(function)}
     found = []
     for node in ast.walk(tree):
-        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
-        if any(name.split(".")[0] in ("torch", "jax") for name in names):
-            found.append((node.lineno, id(node) not in inside_functions))
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found += [(node.lineno, id(node) not in inside_functions, name) for name in names]
     return found
 
 
-def test_no_module_of_the_library_imports_an_autograd_framework_but_inside_a_crosscheck_function():
+def test_torch_and_jax_are_imported_only_by_crosscheck_files_and_only_when_a_reference_runs():
+    """torch/jax appear only in files named crosscheck, at module level only in the ``*_reference``
+    modules of refimpl.crosscheck, and those are imported only inside functions."""
     package = Path(refimpl.__file__).parent
-    bad = [f"{path.relative_to(package.parent)}:{line}" + (" (module level)" if top else "")
-           for path in sorted(package.rglob("*.py")) for line, top in _framework_imports(ast.parse(path.read_text()))
-           if top or "crosscheck" not in str(path.relative_to(package))]
-    assert not bad, "torch/jax imported outside a function of a crosscheck file:\n" + "\n".join(bad)
+    bad = []
+    for path in sorted(package.rglob("*.py")):
+        where = str(path.relative_to(package.parent))
+        tree = ast.parse(path.read_text())
+        reference_module = path.parent.name == "crosscheck" and path.stem.endswith("_reference")
+        bad += [f"{where}:{line} imports torch/jax" + (" at module level" if top else "")
+                for line, top in _framework_imports(tree)
+                if "crosscheck" not in where or (top and not reference_module)]
+        bad += [f"{where}:{line} imports {name} at module level" for line, top, name in _imports(tree)
+                if top and name.startswith("refimpl.crosscheck.") and name.endswith("_reference")]
+    assert not bad, "\n".join(bad)
     assert _framework_imports(ast.parse("import torch\ndef f():\n    import jax.numpy\n")) == [(1, True), (3, False)]
-
-
-def test_a_case_whose_gradient_always_vanishes_is_refused_when_drawn():
-    dead = Case("test.dead_relu", "test", r"y = \max(x, 0)", lambda rng: {"x": -1.0 - rng.uniform(size=3)},
-                lambda p: {"value": np.maximum(p["x"], 0.0), "grad_x": np.zeros(3)}, ("x",))
-    with pytest.raises(RuntimeError, match="'test.dead_relu': every one of 5 draws had a gradient that is identically 0"):
-        dead.draw(0, tries=5)

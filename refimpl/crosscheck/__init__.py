@@ -9,6 +9,7 @@
 - :mod:`~refimpl.crosscheck.torch_reference`: the torch computations the benchmarks time against.
 
 This is the one place in ``refimpl/`` that touches an autograd framework, and nothing in the library
-computes with it. torch and JAX are optional (``pip install torch==2.13.0``, ``pip install "jax[cpu]"``) and
-imported only inside functions of the files named ``crosscheck``, when a reference runs.
+computes with it. torch and JAX are optional (``pip install torch==2.13.0``, ``pip install "jax[cpu]"``):
+the cases import them only inside their reference functions, and the ``*_reference`` modules, which import
+torch, are themselves imported only inside functions, by benchmarks and tests.
 """

@@ -1,5 +1,6 @@
-"""The core two-layer squared-error gradient, by torch autograd (torch is optional and imported by each
-function, never with this module)."""
+"""The core two-layer squared-error gradient, by torch autograd (imports torch; optional)."""
+
+import torch
 
 
 def two_layer_squared_error_gradient(X, Y, U, V, scale):
@@ -7,8 +8,6 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale):
 
     The tensors are built once, so that timing the callable measures the forward and backward passes.
     """
-    import torch
-
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     Ut, Vt = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (U, V))
 
@@ -25,7 +24,6 @@ def three_layer_cnn_sgd_step(params, x, labels, lr):
     """A callable doing one SGD step of the tutorial's CNN by autograd: conv 5×5 (pad 2), ReLU, 2×2
     max-pool, affine, ReLU, affine, softmax cross-entropy; ``params`` as in
     ``refimpl.tutorial.model.ThreeLayerConvNet`` (K, b, M1, c1, M2, c2), ``x`` (n, 784), ``labels`` (n,)."""
-    import torch
     import torch.nn.functional as F
 
     tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
@@ -47,13 +45,9 @@ def three_layer_cnn_sgd_step(params, x, labels, lr):
 
 def get_num_threads():
     """torch's intra-op thread count."""
-    import torch
-
     return torch.get_num_threads()
 
 
 def set_num_threads(count):
     """Set torch's intra-op thread count (benchmarks time at the default and at one thread)."""
-    import torch
-
     torch.set_num_threads(count)
