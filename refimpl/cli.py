@@ -26,6 +26,7 @@ from pathlib import Path
 from refimpl import __version__
 from refimpl.bench import add_speedups, benches, format_table
 from refimpl.core.validate import check_int
+from refimpl.crosscheck import command as crosscheck_command, vectors
 from refimpl.experiments import (REPORT_FILE, StopSignals, atomic_write, check_mnist_dir, claim_rows, experiments,
                                  get_experiment, output_folder, run_experiment, versions, write_report)
 
@@ -97,6 +98,9 @@ def _parser():
                        help="cpu (default) or cuda: the GPU kernels, for benchmarks that have them; "
                             "results go to NAME-cuda.json")
     bench.set_defaults(handler=_bench)
+
+    crosscheck_command.add_parser(commands)
+    vectors.add_parser(commands)
     return parser
 
 

@@ -31,10 +31,10 @@ def bench_core(quick):
                       ours=True, threads=threads, dtype="float64") for name in ("numpy", "numba")]
     notes = {"cpu_count": os.cpu_count()}
     if torch_available():
-        import torch
+        from refimpl.crosscheck import torch_reference
 
         timing, agreement = _time_torch(X, Y, U, V, scale, repeat, min_seconds)
-        rows.append(bench_row(case, "torch autograd", timing, ours=False, threads=torch.get_num_threads(),
+        rows.append(bench_row(case, "torch autograd", timing, ours=False, threads=torch_reference.get_num_threads(),
                               dtype="float64", max_rel_diff_to_numpy=agreement))
     return {"rows": rows, "notes": notes}
 
