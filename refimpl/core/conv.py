@@ -42,7 +42,9 @@ Kernels (registered in :mod:`refimpl.core.backend`, NumPy reference and numba tw
 ``"max_over_time_forward"``, ``"max_over_time_backward"``. The twins share the BLAS products (NumPy's
 ``matmul``, outside numba, so that two OpenBLAS pools never fight); the numba twin builds the im2col
 matrices without a padded copy and scatters them back in parallel loops over the batch, into buffers
-that a :class:`Workspace` keeps from one call to the next. The validated layer pairs are what models call::
+that a :class:`Workspace` keeps from one call to the next. The validated layer pairs are the public API
+(a model that has checked its inputs once calls the same layers unchecked, ``_conv2d_forward``,
+``_max_pool_layer_forward`` and their backward passes, as :class:`refimpl.core.classifier.ConvNet` does)::
 
     out, cache = conv2d_forward(x, K, b, pad=2)         # (n, F, Ho, Wo)
     dx, dK, db = conv2d_backward(dout, cache)
