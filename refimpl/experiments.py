@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 import refimpl
 from refimpl.core.validate import check_finite_step, check_int, check_unregistered
 from refimpl.data import load_mnist
-from refimpl.data.mnist import ENVIRONMENT_VARIABLE, IDX_FILES, _find_idx
+from refimpl.data.mnist import ENVIRONMENT_VARIABLE, find_mnist_files
 
 RESULTS_FILE = "results.json"
 METRICS_FILE = "metrics.csv"
@@ -350,8 +350,7 @@ def check_mnist_dir(mnist_dir):
     where = "--mnist-dir" if mnist_dir is not None else f"${ENVIRONMENT_VARIABLE}"
     if not Path(directory).is_dir():
         raise FileNotFoundError(f"MNIST directory {str(directory)!r} (from {where}) is not a folder")
-    for stem in IDX_FILES.values():
-        _find_idx(Path(directory), stem)
+    find_mnist_files(directory)
     return Path(directory)
 
 

@@ -29,11 +29,12 @@ Modules: :mod:`~refimpl.core.layers` (affine, activations, softmax), :mod:`~refi
 convolution, convolution over time, max-pool, max over time), :mod:`~refimpl.core.losses`,
 :mod:`~refimpl.core.optim`, :mod:`~refimpl.core.classifier` (``Classifier``, ``ConvNet``, ``lenet``,
 ``train_classifier``), :mod:`~refimpl.core.backend`, :mod:`~refimpl.core.gradcheck`,
-:mod:`~refimpl.core.fitting`, :mod:`~refimpl.core.validate`.
+:mod:`~refimpl.core.fitting`, :mod:`~refimpl.core.validate`, and :mod:`~refimpl.core.unchecked` (the layers and
+losses without their checks, for models' inner loops).
 """
 
-from refimpl.core import backend, classifier, conv, fitting, gradcheck, layers, losses, optim, validate
+from refimpl.core import backend, classifier, conv, fitting, gradcheck, layers, losses, optim, unchecked, validate
 from refimpl.core.kernels import two_layer_squared_error_gradient
 
-__all__ = ["backend", "classifier", "conv", "fitting", "gradcheck", "layers", "losses", "optim", "validate",
-           "two_layer_squared_error_gradient"]
+__all__ = ["backend", "classifier", "conv", "fitting", "gradcheck", "layers", "losses", "optim", "unchecked",
+           "validate", "two_layer_squared_error_gradient"]

@@ -22,8 +22,8 @@ import numpy as np
 
 from refimpl.core import conv, optim
 from refimpl.core import unchecked as nn
-from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_labels,
-                                   check_shape)
+from refimpl.core.validate import (as_float_array, as_real_array, check_choice, check_finite_step, check_int,
+                                   check_labels, check_positive, check_rng, check_shape)
 
 
 class Classifier:
@@ -60,6 +60,8 @@ class Classifier:
 
     def logits(self, params, x, batch_size=500):
         """Logits (n, d_out) of every row of ``x``, evaluated in batches to bound memory."""
+        x = _samples("x", x)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
         return np.concatenate([self.forward(params, x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)])
 
     def predict(self, params, x, batch_size=500):
@@ -68,7 +70,8 @@ class Classifier:
 
     def accuracy(self, params, x, labels):
         """Fraction of ``x`` classified as ``labels``."""
-        return float(np.mean(self.predict(params, x) == labels))
+        x = _samples("x", x)
+        return float(np.mean(self.predict(params, x) == check_labels("labels", labels, len(x), self.d_out)))
 
     def mean_loss(self, params, x, labels, batch_size=500):
         """The mean cross-entropy over all of ``x`` (no gradients)."""
@@ -76,13 +79,30 @@ class Classifier:
         return nn.softmax_cross_entropy(logits, check_labels("labels", labels, len(logits), self.d_out))[0]
 
 
+def _samples(name, x, ndim=None):
+    """A finite array of at least one sample (rows along the first axis); its shape is the network's to check."""
+    x = as_float_array(name, x, ndim=ndim)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"{name} must hold at least one sample; got shape {x.shape}")
+    return x
+
+
+def _check_params(params):
+    """``params`` as a dict of arrays by name, or a TypeError saying so."""
+    if not isinstance(params, dict) or not all(isinstance(p, np.ndarray) for p in params.values()):
+        raise TypeError(f"params must be a dict of numpy arrays by name; got {type(params).__name__}")
+    return params
+
+
 def count_params(params):
     """Total number of trainable numbers in a parameter dict."""
-    return int(sum(p.size for p in params.values()))
+    return int(sum(p.size for p in _check_params(params).values()))
 
 
 def he_normal(rng, shape, fan_in, gain=2.0):
     """Normal weights of variance gain/fan_in (He et al. 2015: gain 2 keeps ReLU activations at unit scale)."""
+    rng = check_rng("rng", rng)
+    fan_in, gain = check_int("fan_in", fan_in, minimum=1), check_positive("gain", gain)
     return rng.standard_normal(shape) * np.sqrt(gain / fan_in)
 
 
@@ -125,9 +145,15 @@ def train_classifier(network, params, x, labels, rng, *, epochs=None, steps=None
     -------
     History
     """
-    x = as_float_array("x", x, ndim=2)
+    _check_network(network)
+    _check_params(params)
+    x = _samples("x", x, ndim=2)
     labels = check_labels("labels", labels, len(x), network.d_out)
+    rng = check_rng("rng", rng)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    for name, function in (("on_step", on_step), ("progress", progress)):
+        if function is not None and not callable(function):
+            raise TypeError(f"{name} must be callable or None; got {type(function).__name__}")
     opt = optim.OPTIMISERS[check_choice("optimizer", optimizer, tuple(optim.OPTIMISERS))](lr=lr)
     batches = _batches(len(x), rng, epochs, steps, batch_size)
     on_step = on_step or check_finite_step
@@ -144,6 +170,13 @@ def train_classifier(network, params, x, labels, rng, *, epochs=None, steps=None
         if epochs is not None:
             epoch_losses.append(running / len(x))
     return History(np.array(step_losses), np.array(epoch_losses))
+
+
+def _check_network(network):
+    missing = [name for name in ("d_out", "loss", "project") if not hasattr(network, name)]
+    if missing:
+        raise TypeError(f"network must be a refimpl.core.classifier.Classifier (or have d_out, loss and project); "
+                        f"got {type(network).__name__}, which lacks {', '.join(missing)}")
 
 
 class _Batches:
@@ -222,26 +255,49 @@ class ConvNet(Classifier):
                 check_int(f"blocks[{index}] filter_size", block[1], minimum=1),
                 check_int(f"blocks[{index}] pad", block[2], minimum=0))
 
-    def init_params(self, rng):
-        params, channels = {}, self.channels
+    def _layout(self):
+        """Name -> (shape, fan_in, gain) of every parameter, in the order they are drawn; biases (fan_in
+        None) start at 0."""
+        layout, channels = {}, self.channels
         for k, (filters, size, _) in enumerate(self.blocks, start=1):
-            params[f"K{k}"] = he_normal(rng, (filters, channels, size, size), channels * size * size)
-            params[f"b{k}"] = np.zeros(filters)
+            layout[f"K{k}"] = ((filters, channels, size, size), channels * size * size, 2.0)
+            layout[f"b{k}"] = ((filters,), None, None)
             channels = filters
-        params.update(M1=he_normal(rng, (self.hidden, self.features), self.features), c1=np.zeros(self.hidden),
-                      M2=he_normal(rng, (self.d_out, self.hidden), self.hidden, gain=1.0), c2=np.zeros(self.d_out))
+        layout.update(M1=((self.hidden, self.features), self.features, 2.0), c1=((self.hidden,), None, None),
+                      M2=((self.d_out, self.hidden), self.hidden, 1.0), c2=((self.d_out,), None, None))
+        return layout
+
+    def init_params(self, rng):
+        """He-normal weights and zero biases, drawn from ``rng`` (a Generator or an int seed)."""
+        rng = check_rng("rng", rng)
+        return {name: np.zeros(shape) if fan_in is None else he_normal(rng, shape, fan_in, gain)
+                for name, (shape, fan_in, gain) in self._layout().items()}
+
+    def check_params(self, params):
+        """Raise naming the parameter unless ``params`` has every array of this architecture, of its shape."""
+        _check_params(params)
+        for name, (shape, _, _) in self._layout().items():
+            if name not in params:
+                raise ValueError(f"params has no {name!r}; this ConvNet needs {sorted(self._layout())}")
+            if params[name].dtype.kind != "f":
+                raise TypeError(f"params[{name!r}] must be a floating-point array; got dtype {params[name].dtype}")
+            check_shape(f"params[{name!r}]", params[name], shape, context="for this architecture")
         return params
 
     def forward(self, params, x):
-        """Logits (n, d_out) of flattened images x (n, channels · image_size²)."""
-        x = check_shape("x", as_float_array("x", x, ndim=2), (None, self.channels * self.image_size**2),
+        """Logits (n, d_out) of flattened images x (n, channels · image_size²).
+
+        ``x`` and the shapes of ``params`` are checked here, once; the layers run unchecked.
+        """
+        self.check_params(params)
+        x = check_shape("x", _samples("x", x), (None, self.channels * self.image_size**2),
                         described="(n, channels * image_size**2)", context="to hold the network's images")
         h = x.reshape(len(x), self.channels, self.image_size, self.image_size)
         block_caches = []
         for k, (_, _, pad) in enumerate(self.blocks, start=1):
-            h, cache_conv = conv.conv2d_forward(h, params[f"K{k}"], params[f"b{k}"], pad, self.backend,
-                                                self._workspaces[k - 1])
-            h, cache_pool = conv.max_pool_forward(h, self.pool, self.backend)
+            h, cache_conv = conv._conv2d_forward(h, params[f"K{k}"], params[f"b{k}"], pad, self.backend,
+                                                 self._workspaces[k - 1])
+            h, cache_pool = conv._max_pool_layer_forward(h, self.pool, self.backend)
             h, cache_relu = nn.relu_forward(h)
             block_caches.append((cache_conv, cache_pool, cache_relu))
         pre_hidden, cache_1 = nn.affine_forward(h.reshape(len(x), -1), params["M1"], params["c1"])
@@ -250,16 +306,23 @@ class ConvNet(Classifier):
         return logits, (block_caches, h.shape, cache_1, cache_relu, cache_2)
 
     def backward(self, dlogits, cache):
+        """Gradients (a dict with the keys of the parameters) given ``dlogits`` (n, d_out) and the cache of
+        :meth:`forward`. A NaN or inf in ``dlogits`` passes: it comes from a non-finite loss, which the
+        training loop reports with its step number."""
+        if not isinstance(cache, tuple) or len(cache) != 5:
+            raise TypeError(f"cache must be the tuple returned by ConvNet.forward; got {type(cache).__name__}")
         block_caches, pooled_shape, cache_1, cache_relu, cache_2 = cache
+        dlogits = check_shape("dlogits", as_real_array("dlogits", dlogits, ndim=2), (len(cache_2[0]), self.d_out),
+                              described="(n, d_out)", context="to match the forward output")
         dhidden, dM2, dc2 = nn.affine_backward(dlogits, cache_2)
         dh, dM1, dc1 = nn.affine_backward(nn.relu_backward(dhidden, cache_relu), cache_1)
         grads = {"M1": dM1, "c1": dc1, "M2": dM2, "c2": dc2}
         dh = dh.reshape(pooled_shape)
         for k in range(len(self.blocks), 0, -1):
             cache_conv, cache_pool, cache_relu_k = block_caches[k - 1]
-            dconv = conv.max_pool_backward(nn.relu_backward(dh, cache_relu_k), cache_pool)
+            dconv = conv._max_pool_layer_backward(nn.relu_backward(dh, cache_relu_k), cache_pool)
             # the images need no gradient: the first block skips it
-            dh, grads[f"K{k}"], grads[f"b{k}"] = conv.conv2d_backward(dconv, cache_conv, input_gradient=k > 1)
+            dh, grads[f"K{k}"], grads[f"b{k}"] = conv._conv2d_backward(dconv, cache_conv, k > 1)
         return grads
 
 

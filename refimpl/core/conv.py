@@ -42,7 +42,9 @@ Kernels (registered in :mod:`refimpl.core.backend`, NumPy reference and numba tw
 ``"max_over_time_forward"``, ``"max_over_time_backward"``. The twins share the BLAS products (NumPy's
 ``matmul``, outside numba, so that two OpenBLAS pools never fight); the numba twin builds the im2col
 matrices without a padded copy and scatters them back in parallel loops over the batch, into buffers
-that a :class:`Workspace` keeps from one call to the next. The validated layer pairs are what models call::
+that a :class:`Workspace` keeps from one call to the next. The validated layer pairs are the public API
+(a model that has checked its inputs once calls the same layers unchecked, ``_conv2d_forward``,
+``_max_pool_layer_forward`` and their backward passes, as :class:`refimpl.core.classifier.ConvNet` does)::
 
     out, cache = conv2d_forward(x, K, b, pad=2)         # (n, F, Ho, Wo)
     dx, dK, db = conv2d_backward(dout, cache)
@@ -60,6 +62,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from refimpl.core.backend import get_kernel, register
 from refimpl.core.validate import as_float_array, check_choice, check_int, check_shape
+
+# the validated layer pairs; the registered twins stay importable by name (for tests), but are not public API
+__all__ = ["conv2d_forward", "conv2d_backward", "temporal_conv_forward", "temporal_conv_backward",
+           "max_pool_forward", "max_pool_backward", "max_over_time_forward", "max_over_time_backward", "Workspace"]
 
 CONV_FORWARD = "conv2d_forward"
 CONV_BACKWARD = "conv2d_backward"
@@ -373,7 +379,7 @@ def conv2d_forward(x, K, b, pad=0, backend="numba", workspace=None):
     out : (n, F, H + 2 pad - kh + 1, W + 2 pad - kw + 1)
     cache : what :func:`conv2d_backward` needs
     """
-    x = as_float_array("x", x, ndim=4)
+    x = _batch("x", x, 4)
     C = x.shape[1]
     K = check_shape("K", as_float_array("K", K, ndim=4), (None, C, None, None), described="(F, C, kh, kw)",
                     context=f"to match x with C = {C} channels")
@@ -381,6 +387,7 @@ def conv2d_forward(x, K, b, pad=0, backend="numba", workspace=None):
                     context=f"to match K with F = {K.shape[0]} filters")
     pad = check_int("pad", pad, minimum=0)
     check_choice("backend", backend, LAYER_BACKENDS)
+    _check_workspace(workspace)
     if x.shape[2] + 2 * pad < K.shape[2] or x.shape[3] + 2 * pad < K.shape[3]:
         raise ValueError(f"K of spatial size {K.shape[2:]} does not fit in x of size {x.shape[2:]} "
                          f"padded by pad = {pad}")
@@ -388,7 +395,7 @@ def conv2d_forward(x, K, b, pad=0, backend="numba", workspace=None):
 
 
 def _conv2d_forward(x, K, b, pad, backend, workspace):
-    """:func:`conv2d_forward` on checked arrays."""
+    """:func:`conv2d_forward` on checked arrays (what models call inside their loops)."""
     out, columns = get_kernel(CONV_FORWARD, backend)(x, K, b, pad, workspace)
     return out, (columns, K, x.shape, pad, backend, workspace, out.shape)
 
@@ -407,11 +414,12 @@ def conv2d_backward(dout, cache, input_gradient=True):
     -------
     dx : (n, C, H, W) or None, dK : (F, C, kh, kw), db : (F,)
     """
-    out_shape = cache[-1]
-    return _conv2d_backward(_check_dout(dout, out_shape, "(n, F, Ho, Wo)"), cache, input_gradient)
+    out_shape = _check_cache(cache, 7, "conv2d_forward")[-1]
+    return _conv2d_backward(_check_dout(dout, out_shape, "(n, F, Ho, Wo)"), cache, bool(input_gradient))
 
 
 def _conv2d_backward(dout, cache, input_gradient):
+    """:func:`conv2d_backward` on a checked ``dout``."""
     columns, K, x_shape, pad, backend, workspace, _ = cache
     return get_kernel(CONV_BACKWARD, backend)(dout, columns, K, x_shape, pad, input_gradient, workspace)
 
@@ -435,13 +443,14 @@ def temporal_conv_forward(x, W, b, backend="numba", workspace=None):
     out : (n, F, T - w + 1)
     cache : what :func:`temporal_conv_backward` needs
     """
-    x = as_float_array("x", x, ndim=3)
+    x = _batch("x", x, 3)
     E = x.shape[2]
     W = check_shape("W", as_float_array("W", W, ndim=3), (None, None, E), described="(F, w, E)",
                     context=f"to span the embedding of x with E = {E}")
     b = check_shape("b", as_float_array("b", b, ndim=1), (W.shape[0],), described="(F,)",
                     context=f"to match W with F = {W.shape[0]} filters")
     check_choice("backend", backend, LAYER_BACKENDS)
+    _check_workspace(workspace)
     if W.shape[1] > x.shape[1]:
         raise ValueError(f"W of width w = {W.shape[1]} tokens does not fit in sequences of length T = {x.shape[1]}")
     out, cache = _conv2d_forward(x[:, None], W[:, None], b, 0, backend, workspace)
@@ -460,7 +469,7 @@ def temporal_conv_backward(dout, cache):
     -------
     dx : (n, T, E), dW : (F, w, E), db : (F,)
     """
-    out_shape = cache[-1]
+    out_shape = _check_cache(cache, 7, "temporal_conv_forward")[-1]
     dout = _check_dout(dout, out_shape[:3], "(n, F, T - w + 1)")
     dx, dW, db = _conv2d_backward(dout[..., None], cache, True)
     return dx[:, 0], dW[:, 0], db
@@ -480,19 +489,29 @@ def max_pool_forward(x, size=2, backend="numba"):
     out : (n, C, H/size, W/size)
     cache : what :func:`max_pool_backward` needs
     """
-    x = as_float_array("x", x, ndim=4)
+    x = _batch("x", x, 4)
     size = check_int("size", size, minimum=1)
     check_choice("backend", backend, LAYER_BACKENDS)
     if x.shape[2] % size or x.shape[3] % size:
         raise ValueError(f"x must have H and W divisible by size = {size}; got shape {x.shape}")
+    return _max_pool_layer_forward(x, size, backend)
+
+
+def _max_pool_layer_forward(x, size, backend):
+    """:func:`max_pool_forward` on a checked ``x`` (what models call inside their loops)."""
     out, argmax = get_kernel(POOL_FORWARD, backend)(x, size)
     return out, (argmax, size, backend)
 
 
 def max_pool_backward(dout, cache):
     r""":math:`\partial L/\partial x` is ``dout`` at the first maximum of each window and 0 elsewhere."""
+    argmax = _check_cache(cache, 3, "max_pool_forward")[0]
+    return _max_pool_layer_backward(_check_dout(dout, argmax.shape, "(n, C, Ho, Wo)"), cache)
+
+
+def _max_pool_layer_backward(dout, cache):
+    """:func:`max_pool_backward` on a checked ``dout``."""
     argmax, size, backend = cache
-    dout = _check_dout(dout, argmax.shape, "(n, C, Ho, Wo)")
     return get_kernel(POOL_BACKWARD, backend)(dout, argmax, size)
 
 
@@ -508,7 +527,7 @@ def max_over_time_forward(x, backend="numba"):
     out : (n, F)
     cache : what :func:`max_over_time_backward` needs
     """
-    x = as_float_array("x", x, ndim=3)
+    x = _batch("x", x, 3)
     check_choice("backend", backend, LAYER_BACKENDS)
     if x.shape[2] < 1:
         raise ValueError(f"x must have at least one time step; got shape {x.shape}")
@@ -518,15 +537,36 @@ def max_over_time_forward(x, backend="numba"):
 
 def max_over_time_backward(dout, cache):
     r""":math:`\partial L/\partial x_{nft}` is ``dout[n, f]`` at the earliest maximum over t, 0 elsewhere."""
-    argmax, length, backend = cache
+    argmax, length, backend = _check_cache(cache, 3, "max_over_time_forward")
     dout = _check_dout(dout, argmax.shape, "(n, F)")
     return get_kernel(TIME_POOL_BACKWARD, backend)(dout, argmax, length)
 
 
-def _check_dout(dout, out_shape, described):
-    """``dout`` as float64 of the forward output's shape: the numba loops index by that shape unchecked.
+def _batch(name, x, ndim):
+    """A finite float64 batch of ``ndim`` axes holding at least one sample."""
+    x = as_float_array(name, x, ndim=ndim)
+    if len(x) == 0:
+        raise ValueError(f"{name} must hold at least one sample; got shape {x.shape}")
+    return x
 
-    NaN and inf pass through (training reports them with the step number, after the update).
+
+def _check_workspace(workspace):
+    if workspace is not None and not isinstance(workspace, Workspace):
+        raise TypeError(f"workspace must be a refimpl.core.conv.Workspace or None; got {type(workspace).__name__}")
+
+
+def _check_cache(cache, length, forward):
+    """The ``cache`` tuple returned by ``forward``, or a TypeError saying what it must be."""
+    if not isinstance(cache, tuple) or len(cache) != length or not isinstance(cache[0], np.ndarray):
+        raise TypeError(f"cache must be the tuple returned by {forward}; got {type(cache).__name__}")
+    return cache
+
+
+def _check_dout(dout, out_shape, described):
+    """``dout`` as finite float64 of the forward output's shape: the numba loops index by that shape unchecked.
+
+    Models call the unchecked ``_`` functions instead, so that a non-finite loss reaches the training
+    loop, which reports it with its step number.
     """
-    return check_shape("dout", np.asarray(dout, dtype=np.float64), tuple(out_shape), described=described,
+    return check_shape("dout", as_float_array("dout", dout), tuple(out_shape), described=described,
                        context="to match the forward output")

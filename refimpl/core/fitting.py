@@ -25,15 +25,17 @@ def loglog_slope(x, y):
 
 def linear_fit(t, y):
     """Slope, intercept and R² of the least-squares line through (t, y), t and y of shape (k,), k ≥ 2."""
-    t, y = _pair(t, y)
+    t, y = _pair(t, y, names=("t", "y"))
     slope, intercept = np.polyfit(t, y, 1)
     residual = y - (slope * t + intercept)
     total = np.sum((y - np.mean(y)) ** 2)
     return float(slope), float(intercept), float(1.0 - np.sum(residual**2) / total) if total > 0 else 1.0
 
 
-def _pair(x, y):
-    x, y = as_float_array("x", x, ndim=1), as_float_array("y", y, ndim=1)
+def _pair(x, y, names=("x", "y")):
+    """Two finite (k,) arrays of the same length k >= 2; ``names`` are the caller's names for them."""
+    x, y = as_float_array(names[0], x, ndim=1), as_float_array(names[1], y, ndim=1)
     if x.shape != y.shape or x.size < 2:
-        raise ValueError(f"x and y must have the same shape (k,) with k >= 2; got {x.shape} and {y.shape}")
+        raise ValueError(f"{names[0]} and {names[1]} must have the same shape (k,) with k >= 2; "
+                         f"got {x.shape} and {y.shape}")
     return x, y

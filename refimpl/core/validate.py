@@ -156,3 +156,27 @@ def check_rng(name, rng):
     if isinstance(rng, bool) or not isinstance(rng, numbers.Integral):
         raise TypeError(f"{name} must be a numpy.random.Generator or an int seed; got {type(rng).__name__} {rng!r}")
     return np.random.default_rng(check_int(name, rng, minimum=0))
+
+
+def as_real_array(name, value, *, ndim=None):
+    """Return ``value`` as a float64 array of real numbers, NaN and inf allowed, or raise naming ``name``.
+
+    For gradients flowing back from a loss: a non-finite one comes from a non-finite loss, which the
+    training loops report with their step number (:func:`check_finite_step`); everything else is
+    checked as :func:`as_float_array` checks it.
+    """
+    kind = "U" if isinstance(value, (str, bytes)) or value is None else _dtype_kind(value)
+    if kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers; got {type(value).__name__}"
+                        + (f" of dtype kind {kind!r}" if kind != "U" else ""))
+    array = np.asarray(value, dtype=np.float64)
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions; got shape {array.shape}")
+    return array
+
+
+def _dtype_kind(value):
+    try:
+        return np.asarray(value).dtype.kind
+    except (TypeError, ValueError):  # a ragged sequence
+        return "O"

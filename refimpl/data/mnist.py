@@ -87,16 +87,13 @@ def read_mnist_directory(directory):
     Raises
     ------
     FileNotFoundError
-        If the folder or one of the four files is missing.
+        If the folder or one of the four files is missing (:func:`find_mnist_files`).
     ValueError
         If a file is corrupt (:func:`read_idx`), an images file holds no image or images of another
         shape than (n, 28, 28), or the labels do not match the images in number or lie outside 0..9.
     """
+    paths = find_mnist_files(directory)
     directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"MNIST directory {directory} does not exist (set by --mnist-dir or "
-                                f"{ENVIRONMENT_VARIABLE})")
-    paths = {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
     parts = {key: read_idx(path) for key, path in paths.items()}
     for part in ("train", "test"):
         images, labels = parts[f"{part}_images"], parts[f"{part}_labels"]
@@ -113,6 +110,37 @@ def read_mnist_directory(directory):
     return MnistSplit(_to_unit(parts["train_images"]), parts["train_labels"].astype(np.int64),
                       _to_unit(parts["test_images"]), parts["test_labels"].astype(np.int64),
                       source=f"IDX files in {directory}")
+
+
+def find_mnist_files(directory):
+    """The paths of the four MNIST IDX files in ``directory`` (without reading them).
+
+    Each file may be raw or gzip-compressed (``.gz``), and named as LeCun distributes it
+    (``train-images-idx3-ubyte``) or with a dot (``train-images.idx3-ubyte``).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+
+    Returns
+    -------
+    dict : {"train_images", "train_labels", "test_images", "test_labels"} -> pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        If ``directory`` is not a path.
+    FileNotFoundError
+        If the folder or one of the four files is missing.
+    """
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a path (str or os.PathLike); got {type(directory).__name__} "
+                        f"{directory!r}")
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"MNIST directory {directory} does not exist (set by --mnist-dir or "
+                                f"{ENVIRONMENT_VARIABLE})")
+    return {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
 
 
 def _find_idx(directory, stem):

@@ -98,7 +98,7 @@ def bump_images(rng, n, *, bumps=3, width=2.5, side=28):
 
     Parameters
     ----------
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or int seed
     n : int ≥ 1, number of images
     bumps : int ≥ 1, bumps per image
     width : float > 0, standard deviation of a bump in pixels
@@ -108,6 +108,7 @@ def bump_images(rng, n, *, bumps=3, width=2.5, side=28):
     -------
     images : (n, side²) float64, row p the image p flattened row by row, entries in (0, bumps]
     """
+    rng = check_rng("rng", rng)
     n, bumps = check_int("n", n, minimum=1), check_int("bumps", bumps, minimum=1)
     side, width = check_int("side", side, minimum=1), check_positive("width", width)
     grid = np.arange(side)

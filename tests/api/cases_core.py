@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from refimpl.core import backend, fitting, gradcheck, kernels, layers, losses, optim, validate
+from refimpl.core import (backend, classifier, conv, fitting, gradcheck, kernels, layers, losses, optim, unchecked,
+                          validate)
 from refimpl.data import mnist, synthetic
 from tests.api.probe import Case, qualified_name
 
@@ -97,6 +98,93 @@ CASES = [
                                                    "rtol": 1e-6, "atol": 1e-8}),
 ]
 
+def _conv_example(rng):
+    return {"x": _x(rng, (2, 1, 6, 6)), "K": rng.standard_normal((3, 1, 3, 3)), "b": rng.standard_normal(3),
+            "pad": 1, "backend": "numpy"}
+
+
+def _temporal_example(rng):
+    return {"x": _x(rng, (2, 5, 4)), "W": rng.standard_normal((3, 2, 4)), "b": rng.standard_normal(3),
+            "backend": "numpy"}
+
+
+def _conv_backward_case(backward, forward_example, forward):
+    def example(rng):
+        out, cache = forward(**forward_example(rng))
+        return {"dout": rng.standard_normal(out.shape), "cache": cache}
+    return Case(backward, example, skip=("cache",))  # the cache is what the forward pass returned
+
+
+SMALL_NET = {"image_size": 8, "channels": 1, "blocks": ((2, 3, 1),), "pool": 2, "hidden": 4, "d_out": 3,
+             "backend": "numpy"}
+
+
+def _network():
+    return classifier.ConvNet(**SMALL_NET)
+
+
+def _images(rng, n=6):
+    return rng.random((n, 64))
+
+
+def _net_example(rng, *names):
+    arrays = {"params": _network().init_params(rng), "x": _images(rng), "labels": rng.integers(0, 3, 6),
+              "batch_size": 4}
+    return {name: arrays[name] for name in names}
+
+
+def _method_case(method, *names):
+    """Case of a :class:`~refimpl.core.classifier.Classifier` method, called on a small ConvNet."""
+    return Case(method, lambda rng: _net_example(rng, *names),
+                call=lambda **kwargs: getattr(_network(), method.__name__)(**kwargs))
+
+
+def _backward_of_network_example(rng):
+    params = _network().init_params(rng)
+    network = _network()
+    logits, cache = network.forward(params, _images(rng))
+    return {"network": network, "dlogits": rng.standard_normal(logits.shape), "cache": cache}
+
+
+def _train_example(rng):
+    return {"network": _network(), **_net_example(rng, "params", "x", "labels"), "rng": rng, "epochs": 1,
+            "batch_size": 3, "optimizer": "sgd", "lr": 0.05}
+
+
+CONV_CASES = [
+    Case(conv.conv2d_forward, _conv_example,
+         accepts={"x": ("wrong size",), "K": ("wrong size",)}),  # a wider image, a wider filter: still a valid layer
+    _conv_backward_case(conv.conv2d_backward, _conv_example, conv.conv2d_forward),
+    Case(conv.temporal_conv_forward, _temporal_example),
+    _conv_backward_case(conv.temporal_conv_backward, _temporal_example, conv.temporal_conv_forward),
+    Case(conv.max_pool_forward, lambda rng: {"x": _x(rng, (2, 1, 4, 4)), "size": 2, "backend": "numpy"}),
+    _conv_backward_case(conv.max_pool_backward, lambda rng: {"x": _x(rng, (2, 1, 4, 4)), "size": 2},
+                        conv.max_pool_forward),
+    Case(conv.max_over_time_forward, lambda rng: {"x": _x(rng, (2, 3, 5)), "backend": "numpy"},
+         accepts={"x": ("wrong size",)}),  # one time step more is still a sequence
+    _conv_backward_case(conv.max_over_time_backward, lambda rng: {"x": _x(rng, (2, 3, 5))}, conv.max_over_time_forward),
+]
+
+CLASSIFIER_CASES = [
+    Case(classifier.ConvNet, lambda rng: dict(SMALL_NET)),
+    Case(classifier.lenet, lambda rng: {"backend": "numpy"}),
+    Case(classifier.ConvNet.init_params, lambda rng: {"rng": rng}, call=lambda rng: _network().init_params(rng)),
+    Case(classifier.ConvNet.forward, lambda rng: _net_example(rng, "params", "x"),
+         call=lambda **kwargs: _network().forward(**kwargs)),
+    Case(classifier.ConvNet.backward, _backward_of_network_example,
+         call=lambda network, **kwargs: network.backward(**kwargs), skip=("network", "cache"),
+         # a non-finite dlogits comes from a non-finite loss, which the training loop reports with its step
+         accepts={"dlogits": ("nan", "inf")}),
+    _method_case(classifier.Classifier.loss, "params", "x", "labels"),
+    _method_case(classifier.Classifier.logits, "params", "x", "batch_size"),
+    _method_case(classifier.Classifier.predict, "params", "x", "batch_size"),
+    _method_case(classifier.Classifier.accuracy, "params", "x", "labels"),
+    _method_case(classifier.Classifier.mean_loss, "params", "x", "labels", "batch_size"),
+    Case(classifier.count_params, lambda rng: {"params": {"w": rng.standard_normal((2, 3)), "b": np.zeros(2)}}),
+    Case(classifier.he_normal, lambda rng: {"rng": rng, "shape": (3, 4), "fan_in": 4, "gain": 2.0}),
+    Case(classifier.train_classifier, _train_example, skip=("network",)),  # a model object: its checks are tested
+]
+
 DATA_CASES = [
     Case(mnist.load_mnist, lambda rng: {"n_train": 10, "n_test": 10},
          accepts={"n_train": ("none",), "n_test": ("none",)}),  # None: all images
@@ -104,16 +192,19 @@ DATA_CASES = [
     Case(synthetic.two_moons, lambda rng: {"rng": rng, "n": 6, "noise": 0.1}),
     Case(synthetic.spirals, lambda rng: {"rng": rng, "n": 6, "turns": 1.5, "noise": 0.05}),
     Case(synthetic.gaussian_ring, lambda rng: {"rng": rng, "n": 6, "modes": 3, "radius": 2.0, "std": 0.02}),
+    Case(synthetic.bump_images, lambda rng: {"rng": rng, "n": 3, "bumps": 2, "width": 2.5, "side": 6}),
 ]
 
-PACKAGES = {"refimpl.core": CASES, "refimpl.core.fitting": [], "refimpl.data": DATA_CASES}
+PACKAGES = {"refimpl.core": CASES + CONV_CASES + CLASSIFIER_CASES, "refimpl.core.fitting": [],
+            "refimpl.data": DATA_CASES}
 
 # Public callables that take no data (nothing to refuse) or are the checks themselves.
 EXEMPT = {
     **{qualified_name(f): "a validator: its own messages are tested in tests/core/test_validate.py"
        for f in (validate.as_float_array, validate.check_shape, validate.check_positive, validate.check_real,
                  validate.check_int, validate.check_choice, validate.check_finite_step, validate.check_unregistered,
-                 validate.check_labels, validate.check_rng)},
+                 validate.check_labels, validate.check_rng,
+                 validate.as_real_array)},
     **{qualified_name(f): "registry plumbing, called with names by library code at import"
        for f in (backend.register, backend.register_lazy, backend.backends_of, backend.kernel_names,
                  backend.cuda_available)},
@@ -121,9 +212,15 @@ EXEMPT = {
        for f in (gradcheck.numerical_gradient, gradcheck.check_gradients, gradcheck.assert_gradients)},
     qualified_name(gradcheck.GradientComparison): "a result record",
     qualified_name(optim.Optimizer): "abstract base: its subclasses and step are probed",
+    **{qualified_name(getattr(unchecked, name)): "the unchecked twins, by design: see its module docstring"
+       for name in unchecked.__all__},
+    qualified_name(conv.Workspace): "takes no argument: a holder of buffers that the layers fill",
+    qualified_name(classifier.Classifier): "abstract base: its methods are probed on a ConvNet",
+    qualified_name(classifier.History): "a result record, built by train_classifier",
     qualified_name(mnist.MnistSplit): "a result record, built by the loaders",
     qualified_name(mnist.load_bundled_mnist): "takes no argument",
     qualified_name(mnist.read_mnist_directory): "takes a path; bad folders are tested in tests/data/test_mnist.py",
+    qualified_name(mnist.find_mnist_files): "takes a path; bad folders are tested in tests/data/test_mnist.py",
     qualified_name(mnist.read_idx): "takes a path; bad files are tested in tests/data/test_mnist.py",
     qualified_name(mnist.write_idx): "takes a path and an array; tested in tests/data/test_mnist.py",
 }

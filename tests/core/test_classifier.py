@@ -170,3 +170,38 @@ def test_lenet_learns_the_bundled_mnist_subset():
     classifier.train_classifier(network, params, x_train, y_train, rng, epochs=2, batch_size=64,
                                 optimizer="momentum", lr=0.05)
     assert network.accuracy(params, x_test, y_test) > 0.9
+
+
+def test_convnet_checks_its_parameters_and_inputs_once_per_call():
+    net = classifier.ConvNet(image_size=8, blocks=((2, 3, 1),), hidden=4, d_out=3, backend="numpy")
+    params = net.init_params(0)  # an int seed is a Generator seeded with it
+    np.testing.assert_array_equal(params["K1"], net.init_params(np.random.default_rng(0))["K1"])
+    x = np.random.default_rng(1).random((5, 64))
+    with pytest.raises(ValueError, match=r"params\['M1'\] must have shape \(4, 32\) for this architecture; "
+                                         r"got \(4, 31\)"):
+        net.forward({**params, "M1": np.zeros((4, 31))}, x)
+    with pytest.raises(ValueError, match=r"params has no 'c2'"):
+        net.forward({k: v for k, v in params.items() if k != "c2"}, x)
+    with pytest.raises(ValueError, match=r"x must hold at least one sample; got shape \(0, 64\)"):
+        net.logits(params, x[:0])
+    with pytest.raises(ValueError, match="batch_size must be >= 1; got 0"):
+        net.predict(params, x, batch_size=0)
+    with pytest.raises(ValueError, match=r"labels must have shape \(n,\) = \(5,\)"):
+        net.accuracy(params, x, np.zeros(4, dtype=int))
+    logits, cache = net.forward(params, x)
+    with pytest.raises(ValueError, match=r"dlogits must have shape \(n, d_out\) = \(5, 3\)"):
+        net.backward(np.ones((5, 4)), cache)
+    with pytest.raises(TypeError, match="network must be a refimpl.core.classifier.Classifier"):
+        classifier.train_classifier(object(), params, x, np.zeros(5, dtype=int), 0, epochs=1)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_convnet_blowing_up_stops_with_the_step_in_every_backend(backend):
+    """A learning rate far too large: the loss overflows, and training stops with its step number (not a
+    ValueError from a layer that is handed the non-finite gradient)."""
+    net = classifier.ConvNet(image_size=8, blocks=((2, 3, 1),), hidden=4, d_out=3, backend=backend)
+    rng = np.random.default_rng(0)
+    params, x, labels = net.init_params(rng), rng.random((12, 64)), rng.integers(0, 3, 12)
+    with np.errstate(all="ignore"), \
+            pytest.raises(FloatingPointError, match=r"loss became (nan|inf) at step [1-9]\d* of 20"):
+        classifier.train_classifier(net, params, x, labels, rng, steps=20, batch_size=4, optimizer="sgd", lr=1e300)

@@ -285,3 +285,29 @@ def test_text_layers_refuse_bad_shapes_with_the_parameter_named():
         conv.max_over_time_backward(np.zeros((2, 4)), cache)
     with pytest.raises(ValueError, match="x must have 3 dimensions"):
         conv.max_over_time_forward(np.zeros((2, 3)))
+
+
+def test_non_finite_dout_empty_batches_and_foreign_caches_are_refused_by_the_public_layers():
+    x, K, b = np.ones((2, 1, 4, 4)), np.ones((3, 1, 3, 3)), np.zeros(3)
+    out, cache = conv.conv2d_forward(x, K, b, pad=1, backend="numpy")
+    dout = np.ones(out.shape)
+    dout[1, 2, 3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"dout must be finite; it holds 1 NaN or infinite value"):
+        conv.conv2d_backward(dout, cache)
+    pooled, pool_cache = conv.max_pool_forward(x, 2, backend="numpy")
+    with pytest.raises(ValueError, match=r"dout must be finite"):
+        conv.max_pool_backward(np.full(pooled.shape, np.inf), pool_cache)
+    with pytest.raises(TypeError, match="cache must be the tuple returned by max_pool_forward"):
+        conv.max_pool_backward(np.ones(pooled.shape), cache)
+    with pytest.raises(ValueError, match=r"x must hold at least one sample; got shape \(0, 1, 4, 4\)"):
+        conv.max_pool_forward(x[:0], 2)
+    with pytest.raises(ValueError, match=r"x must hold at least one sample; got shape \(0, 3, 5\)"):
+        conv.max_over_time_forward(np.ones((0, 3, 5)))
+    with pytest.raises(TypeError, match="workspace must be a refimpl.core.conv.Workspace or None; got dict"):
+        conv.conv2d_forward(x, K, b, workspace={})
+
+
+def test_only_the_validated_layers_are_public():
+    assert "conv2d_forward" in conv.__all__
+    assert not [name for name in conv.__all__ if name.endswith(("_numpy", "_numba"))]
+    assert callable(conv.conv2d_forward_numba)  # the twins stay importable by name

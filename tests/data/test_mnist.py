@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refimpl.data import load_bundled_mnist, load_mnist, read_idx, read_mnist_directory, write_idx
+from refimpl.data import find_mnist_files, load_bundled_mnist, load_mnist, read_idx, read_mnist_directory, write_idx
 from refimpl.data.mnist import ENVIRONMENT_VARIABLE, IDX_FILES
 
 
@@ -132,3 +132,21 @@ def test_the_real_full_mnist_files_read_through_the_idx_reader():
     assert len(split.train_labels) == 60000 and len(split.test_labels) == 10000
     assert split.train_images.min() == 0.0 and split.train_images.max() == 1.0
     np.testing.assert_array_equal(np.bincount(split.test_labels), OFFICIAL_COUNTS["test"])
+
+
+def test_find_mnist_files_names_the_four_files_without_reading_them(tmp_path):
+    _write_mnist(tmp_path, compress=False)
+    raw = tmp_path / IDX_FILES["test_labels"]
+    raw.rename(tmp_path / IDX_FILES["test_labels"].replace("-idx", ".idx"))  # the dotted renaming is found too
+    (tmp_path / IDX_FILES["train_images"]).write_bytes(b"not read")
+    paths = find_mnist_files(str(tmp_path))
+    assert sorted(paths) == sorted(IDX_FILES)
+    assert paths["test_labels"].name == "t10k-labels.idx1-ubyte"
+    assert paths["train_images"] == tmp_path / IDX_FILES["train_images"]
+    with pytest.raises(TypeError, match="directory must be a path .*; got NoneType None"):
+        find_mnist_files(None)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        find_mnist_files(tmp_path / "absent")
+    (tmp_path / IDX_FILES["train_labels"]).unlink()
+    with pytest.raises(FileNotFoundError, match="has no train-labels-idx1-ubyte"):
+        find_mnist_files(tmp_path)

@@ -59,3 +59,6 @@ def test_bump_images_refuse_bad_arguments():
         bump_images(rng, 3, width=0.0)
     with pytest.raises(ValueError, match="bumps must be >= 1; got 0"):
         bump_images(rng, 3, bumps=0)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or an int seed; got str"):
+        bump_images("seed", 3)
+    np.testing.assert_array_equal(bump_images(7, 3), bump_images(np.random.default_rng(7), 3))  # an int seeds
