@@ -72,7 +72,7 @@ def get_kernel(name, backend="numba"):
         If ``backend`` is ``"cuda"`` and neither a GPU nor the CUDA simulator is available.
     """
     if name not in _kernels:
-        raise KeyError(f"no kernel named {name!r}; registered: {', '.join(sorted(_kernels))}")
+        raise KeyError(f"name {name!r} is not a registered kernel; registered: {', '.join(sorted(_kernels))}")
     implementations = _kernels[name]
     check_choice("backend", backend, backends_of(name))
     if backend == "cuda" and not cuda_available():

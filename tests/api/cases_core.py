@@ -82,10 +82,10 @@ CASES = [
     Case(optim.SGD, lambda rng: {"lr": 0.1}),
     Case(optim.Momentum, lambda rng: {"lr": 0.1, "momentum": 0.9}),
     Case(optim.Adam, lambda rng: {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
-    Case(optim.Optimizer.step, lambda rng: {"param": _x(rng), "grad": _x(rng)},
-         call=lambda param, grad: _optimizer_step(optim.Adam(0.1), param, grad),
+    Case(optim.Optimizer.step, lambda rng: {"params": _x(rng), "grads": _x(rng)},
+         call=lambda params, grads: _optimizer_step(optim.Adam(0.1), params, grads),
          # NaN or inf gradients give NaN parameters, which the training loops' finite checks stop (with the step)
-         accepts={"grad": ("nan", "inf"), "param": ("nan", "inf")}),
+         accepts={"grads": ("nan", "inf"), "params": ("nan", "inf")}),
     Case(kernels.two_layer_squared_error_gradient, _two_layer_example),
     Case(kernels.check_two_layer_problem, lambda rng: {k: v for k, v in _two_layer_example(rng).items()
                                                        if k in ("X", "U", "V", "Y")},

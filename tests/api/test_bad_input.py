@@ -2,6 +2,7 @@
 
 import importlib
 import pkgutil
+import re
 
 import numpy as np
 import pytest
@@ -59,4 +60,6 @@ def test_bad_input_is_refused_clearly(case, argument, kind, bad):
     assert raised_by_refimpl(caught.tb), f"raised from outside refimpl: {caught.value!r}"
     message = str(caught.value)
     names = [argument] if kind not in SHAPE_KINDS else list(kwargs)
-    assert any(name in message for name in names), f"message does not name {names}: {message}"
+    # a whole word: a one-letter argument such as ``t`` is not "named" by the t of "must"
+    assert any(re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", message) for name in names), \
+        f"message does not name {names}: {message}"

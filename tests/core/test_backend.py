@@ -18,7 +18,7 @@ def test_register_and_lazy_register_resolve():
 
 
 def test_unknown_kernel_and_backend_are_named():
-    with pytest.raises(KeyError, match="no kernel named 'nope'"):
+    with pytest.raises(KeyError, match="name 'nope' is not a registered kernel"):
         backend.get_kernel("nope")
     with pytest.raises(ValueError, match="backend must be one of 'numpy', 'numba', 'cuda'; got 'opencl'"):
         backend.register("x", "opencl")
