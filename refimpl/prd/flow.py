@@ -321,7 +321,8 @@ def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rat
 
     The critic moves (ascent at ``critic_rate``, no regulariser) when ``critic_rate`` > 0, else stays
     frozen. Validated once (:func:`flat_field`). Returns (times, list of states), each state a list
-    [U, V] or [U, V, W, a].
+    [U, V] or [U, V, W, a]. A state that becomes NaN or infinite raises ``FloatingPointError`` naming the
+    output point and its time.
     """
     field, state, shapes = flat_field(X, Y, U, V, adversarial=adversarial, W=W, a=a, critic_rate=critic_rate,
                                       train_V=train_V)
@@ -334,4 +335,7 @@ def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rat
     solution = solve_ivp(lambda t, y: field(y), (0.0, t_end), state, t_eval=t_eval, rtol=rtol, atol=atol)
     if not solution.success:
         raise RuntimeError(f"solve_ivp failed: {solution.message}")
+    if not np.all(np.isfinite(solution.y)):  # the check only builds the message: output point and time
+        first = int(np.argmin(np.all(np.isfinite(solution.y), axis=0)))
+        check_finite_step(first, solution.t.size - 1, **{f"state at t = {solution.t[first]:g}": solution.y[:, first]})
     return solution.t, [_unpack(y, shapes) for y in solution.y.T]
