@@ -30,6 +30,7 @@ from refimpl.core.validate import (
     check_finite_step,
     check_int,
     check_positive,
+    check_rng,
     check_shape,
 )
 from refimpl.prd import model
@@ -86,7 +87,7 @@ class Trajectory:
 
 def generator_field(X, Y, U, V, W=None, a=None, backend="numba"):
     """The generator's flow −∇L: L_sup when W is None (no diffusion), else L_aug. Returns (L, U̇, V̇)."""
-    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a, required=("Y",))
     return _generator_field(X, Y, U, V, W, a, get_kernel(SUPERVISED, backend))
 
 
@@ -109,9 +110,16 @@ def critic_step(rng, Y, Z, W, a, critic, step_size):
     Z = check_shape("Z", as_float_array("Z", Z, ndim=2), Y.shape, described="(n, d_out)", context="to match Y")
     if not isinstance(critic, CriticSettings):
         raise TypeError(f"critic must be a CriticSettings; got {type(critic).__name__}")
-    if critic.regulariser == "penalty" and critic.penalty > 0 and rng is None:
-        raise ValueError("a critic with the gradient penalty needs rng for its interpolates")
+    rng = _check_optional_rng(rng, critic.regulariser == "penalty" and critic.penalty > 0)
     return _critic_step(rng, Y, Z, W, a, critic, check_positive("step_size", step_size, allow_zero=True))
+
+
+def _check_optional_rng(rng, needed):
+    """A Generator for ``rng`` (an int seed or a Generator), None where it is None and not ``needed``."""
+    if rng is None and needed:
+        raise ValueError("a critic with the gradient penalty needs rng (a numpy Generator or an int seed) "
+                         "for its interpolates")
+    return None if rng is None else check_rng("rng", rng)
 
 
 def _critic_step(rng, Y, Z, W, a, critic, step_size):
@@ -149,7 +157,7 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     -------
     :class:`Trajectory`
     """
-    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a, required=("Y",))
     dt, steps = check_positive("dt", dt), check_int("steps", steps, minimum=1)
     checkpoints = check_int("checkpoints", checkpoints, minimum=1)
     if adversarial and W is None:
@@ -157,8 +165,7 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     if critic is not None and not isinstance(critic, CriticSettings):
         raise TypeError(f"critic must be a CriticSettings or None; got {type(critic).__name__}")
     training_critic = adversarial and critic is not None and critic.rate > 0
-    if training_critic and critic.regulariser == "penalty" and rng is None:
-        raise ValueError("a critic with the gradient penalty needs rng for its interpolates")
+    rng = _check_optional_rng(rng, training_critic and critic.regulariser == "penalty" and critic.penalty > 0)
     if training_critic and critic.regulariser == "projection":
         W = model._project_critic(W, critic.bound)
     rows = _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic if training_critic else None, train_V, rng,
@@ -199,12 +206,32 @@ def _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic, train_V, rng, check
 
 # ------------------------------------------------------------------------ flat fields, solve_ivp
 def pack(*arrays):
-    """Concatenate arrays into one flat vector; :func:`unpack` with their shapes undoes it."""
+    """Concatenate finite arrays into one flat vector; :func:`unpack` with their shapes undoes it."""
+    return _pack(*(as_float_array(f"arrays[{i}]", v) for i, v in enumerate(arrays)))
+
+
+def _pack(*arrays):
     return np.concatenate([np.ravel(v) for v in arrays])
 
 
 def unpack(vector, shapes):
     """Split a flat vector into arrays of the given shapes (views of ``vector``); undoes :func:`pack`."""
+    vector, size = as_float_array("vector", vector, ndim=1), _state_size(shapes)
+    if vector.size != size:
+        raise ValueError(f"vector must have shape ({size},) to match shapes {list(shapes)}; got {vector.shape}")
+    return _unpack(vector, shapes)
+
+
+def _state_size(shapes):
+    """The number of entries of a state of arrays of ``shapes`` (a list of tuples of non-negative ints)."""
+    try:
+        sizes = [math.prod(check_int("shapes", n, minimum=0) for n in shape) for shape in shapes]
+    except TypeError as error:
+        raise TypeError(f"shapes must be a list of shapes (tuples of ints); got {shapes!r}") from error
+    return sum(sizes)
+
+
+def _unpack(vector, shapes):
     out, start = [], 0
     for shape in shapes:
         size = int(np.prod(shape))
@@ -235,21 +262,18 @@ def joint_field(vector, X, Y, shapes, *, adversarial, critic_rate=0.0, train_V=T
     """
     critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
     penalty = check_positive("penalty", penalty, allow_zero=True)
-    size = sum(int(np.prod(shape)) for shape in shapes)
-    if np.shape(vector) != (size,):
-        raise ValueError(f"vector must have shape ({size},) to match shapes {list(shapes)}; got {np.shape(vector)}")
     moving = len(shapes) == 4
     vector = as_float_array("vector", vector, ndim=1)
     parts = unpack(vector, shapes)
     W, a = (parts[2], parts[3]) if moving else (frozen if frozen is not None else (None, None))
-    X, _, _, Y, W, a = model.check_problem(X, parts[0], parts[1], Y=Y, W=W, a=a)
+    X, _, _, Y, W, a = model.check_problem(X, parts[0], parts[1], Y=Y, W=W, a=a, required=("Y",))
     epsilon = _check_epsilon(epsilon, penalty, moving, X.shape[0])
     return _joint_field(vector, X, Y, shapes, adversarial=adversarial, critic_rate=critic_rate, train_V=train_V,
                         frozen=(W, a), penalty=penalty, epsilon=epsilon, supervised=get_kernel(SUPERVISED, backend))
 
 
 def _joint_field(vector, X, Y, shapes, *, adversarial, critic_rate, train_V, frozen, penalty, epsilon, supervised):
-    parts = unpack(vector, shapes)
+    parts = _unpack(vector, shapes)
     U, V = parts[0], parts[1]
     W, a = (parts[2], parts[3]) if len(parts) == 4 else frozen
     _, dU, dV = _generator_field(X, Y, U, V, W if adversarial else None, a, supervised)
@@ -259,7 +283,7 @@ def _joint_field(vector, X, Y, shapes, *, adversarial, critic_rate, train_V, fro
         Y_hat = epsilon * Y + (1.0 - epsilon) * Z if penalty > 0 else None
         _, dW, da = model._critic_objective(Y, Z, W, a, penalty, Y_hat)
         derivatives += [critic_rate * dW, critic_rate * da]
-    return pack(*derivatives)
+    return _pack(*derivatives)
 
 
 def flat_field(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, train_V=True, penalty=0.0, epsilon=None,
@@ -276,7 +300,7 @@ def flat_field(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, trai
     state : (k,), the flat initial state ``pack(U, V[, W, a])``
     shapes : list of the shapes of the state's arrays
     """
-    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a)
+    X, U, V, Y, W, a = model.check_problem(X, U, V, Y=Y, W=W, a=a, required=("Y",))
     if adversarial and W is None:
         raise ValueError("adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
     critic_rate = check_positive("critic_rate", critic_rate, allow_zero=True)
@@ -288,7 +312,7 @@ def flat_field(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.0, trai
     settings = dict(adversarial=adversarial, critic_rate=critic_rate, train_V=train_V,
                     frozen=(W, a) if adversarial and not moving else (None, None), penalty=penalty, epsilon=epsilon,
                     supervised=get_kernel(SUPERVISED, backend))
-    return (lambda vector: _joint_field(vector, X, Y, shapes, **settings)), pack(*state), shapes
+    return (lambda vector: _joint_field(vector, X, Y, shapes, **settings)), _pack(*state), shapes
 
 
 def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rate=0.0, train_V=True,
@@ -297,12 +321,21 @@ def integrate_flow(X, Y, U, V, t_end, *, adversarial, W=None, a=None, critic_rat
 
     The critic moves (ascent at ``critic_rate``, no regulariser) when ``critic_rate`` > 0, else stays
     frozen. Validated once (:func:`flat_field`). Returns (times, list of states), each state a list
-    [U, V] or [U, V, W, a].
+    [U, V] or [U, V, W, a]. A state that becomes NaN or infinite raises ``FloatingPointError`` naming the
+    output point and its time.
     """
     field, state, shapes = flat_field(X, Y, U, V, adversarial=adversarial, W=W, a=a, critic_rate=critic_rate,
                                       train_V=train_V)
     t_end = check_positive("t_end", t_end)
+    rtol, atol = check_positive("rtol", rtol), check_positive("atol", atol)
+    if t_eval is not None:
+        t_eval = as_float_array("t_eval", t_eval, ndim=1)
+        if t_eval.size == 0 or np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0 or t_eval[-1] > t_end:
+            raise ValueError(f"t_eval must be non-empty, increasing and inside [0, t_end = {t_end:g}]; got {t_eval}")
     solution = solve_ivp(lambda t, y: field(y), (0.0, t_end), state, t_eval=t_eval, rtol=rtol, atol=atol)
     if not solution.success:
         raise RuntimeError(f"solve_ivp failed: {solution.message}")
-    return solution.t, [unpack(y, shapes) for y in solution.y.T]
+    if not np.all(np.isfinite(solution.y)):  # the check only builds the message: output point and time
+        first = int(np.argmin(np.all(np.isfinite(solution.y), axis=0)))
+        check_finite_step(first, solution.t.size - 1, **{f"state at t = {solution.t[first]:g}": solution.y[:, first]})
+    return solution.t, [_unpack(y, shapes) for y in solution.y.T]

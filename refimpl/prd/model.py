@@ -44,7 +44,7 @@ import numpy as np
 
 from refimpl.core.backend import get_kernel
 from refimpl.core.kernels import check_two_layer_problem
-from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+from refimpl.core.validate import as_float_array, check_int, check_positive, check_rng, check_shape
 from refimpl.prd.kernels import ADVERSARIAL, SUPERVISED
 
 
@@ -52,24 +52,26 @@ from refimpl.prd.kernels import ADVERSARIAL, SUPERVISED
 def init_generator(rng, d_in, d_out, m):
     r"""Initialisation of Theorems 1-2: :math:`u_j \sim N(0, I)`, :math:`v_{ij}` uniform on {±1}.
 
-    Returns U (m, d_in), V (d_out, m).
+    Returns U (m, d_in), V (d_out, m); ``rng`` is a numpy Generator or an int seed.
     """
     d_in, d_out, m = (check_int(name, v, minimum=1) for name, v in (("d_in", d_in), ("d_out", d_out), ("m", m)))
+    rng = check_rng("rng", rng)
     return rng.standard_normal((m, d_in)), rng.choice([-1.0, 1.0], size=(d_out, m))
 
 
 def init_critic(rng, d_out, m_c):
     r"""Initialisation of Theorem 2: :math:`w_r \sim N(0, I)`, :math:`a_r` uniform on {±1}.
 
-    Returns W (m_c, d_out), a (m_c,).
+    Returns W (m_c, d_out), a (m_c,); ``rng`` is a numpy Generator or an int seed.
     """
     d_out, m_c = check_int("d_out", d_out, minimum=1), check_int("m_c", m_c, minimum=1)
+    rng = check_rng("rng", rng)
     return rng.standard_normal((m_c, d_out)), rng.choice([-1.0, 1.0], size=m_c)
 
 
 def normalise_inputs(X):
     """Scale every row to unit Euclidean norm (‖x_p‖ = 1, the theorems' assumption). X : (n, d_in)."""
-    X = as_float_array("X", X, ndim=2)
+    X = _check_nonempty("X", as_float_array("X", X, ndim=2), "(n, d_in)")
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     if np.any(norms == 0):
         raise ValueError(f"X has {int(np.sum(norms == 0))} all-zero row(s); they cannot be normalised")
@@ -77,13 +79,34 @@ def normalise_inputs(X):
 
 
 def generator_scale(d_out, m):
-    r""":math:`s = 1/\sqrt{d_{out} m}`, the output scale of f (eq. 1)."""
+    r""":math:`s = 1/\sqrt{d_{out} m}`, the output scale of f (eq. 1); d_out, m >= 1."""
+    return _generator_scale(check_int("d_out", d_out, minimum=1), check_int("m", m, minimum=1))
+
+
+def _generator_scale(d_out, m):
     return 1.0 / np.sqrt(d_out * m)
 
 
-def check_problem(X, U, V, Y=None, W=None, a=None):
-    """Validate the arrays of a PRD problem; returns them as float64 arrays, or raises naming the culprit."""
+def _check_nonempty(name, array, described):
+    """``array`` (2-D) if it has at least one row and one column, else raise naming ``name``."""
+    if 0 in array.shape:
+        raise ValueError(f"{name} must have at least one row and one column, {described}; got shape {array.shape}")
+    return array
+
+
+def check_problem(X, U, V, Y=None, W=None, a=None, *, required=()):
+    """Validate the arrays of a PRD problem; returns them as float64 arrays, or raises naming the culprit.
+
+    ``required`` names the optional arrays ("Y", "W") the caller needs; the critic's ``a`` comes with ``W``.
+    """
+    for name, value in (("Y", Y), ("W", W), ("a", a)):
+        if value is None and (name in required or (name == "a" and W is not None)):
+            raise TypeError(f"{name} must be an array of numbers; got None")
+    if W is None and a is not None:
+        raise ValueError("a is given without W: the critic needs both W (m_c, d_out) and a (m_c,)")
     X, U, V, Y = check_two_layer_problem(X, U, V, Y)
+    _check_nonempty("X", X, "(n, d_in)")
+    _check_nonempty("V", V, "(d_out, m)")  # U (m, d_in) is then non-empty too
     d_out = V.shape[0]
     if W is not None:
         W = check_shape("W", as_float_array("W", W, ndim=2), (None, d_out), described="(m_c, d_out)",
@@ -99,6 +122,8 @@ def check_critic(Y, W, a, name="Y"):
     m_c, d_out = W.shape
     Y = check_shape(name, as_float_array(name, Y, ndim=2), (None, d_out), described="(n, d_out)",
                     context=f"to match W with d_out = {d_out}")
+    _check_nonempty(name, Y, "(n, d_out)")
+    _check_nonempty("W", W, "(m_c, d_out)")
     a = check_shape("a", as_float_array("a", a, ndim=1), (m_c,), described="(m_c,)",
                     context=f"to match W with m_c = {m_c}")
     return Y, W, a
@@ -123,7 +148,7 @@ def generator_forward(X, U, V):
 
 
 def _generator_forward(X, U, V):
-    return generator_scale(V.shape[0], U.shape[0]) * np.maximum(X @ U.T, 0.0) @ V.T
+    return _generator_scale(V.shape[0], U.shape[0]) * np.maximum(X @ U.T, 0.0) @ V.T
 
 
 def critic_forward(Y, W, a):
@@ -179,7 +204,7 @@ def adversarial_term(X, U, V, W, a):
 
     .. math:: L_{adv} = \frac{1}{\sqrt{m\, m_c}\sqrt{d_{out}}} \sum_p a^\top \sigma(W V \sigma(U x_p))
     """
-    X, U, V, _, W, a = check_problem(X, U, V, W=W, a=a)
+    X, U, V, _, W, a = check_problem(X, U, V, W=W, a=a, required=("W",))
     m, m_c, d_out = U.shape[0], W.shape[0], V.shape[0]
     inner = np.maximum(X @ U.T, 0.0) @ V.T @ W.T  # rows: W V σ(U x_p)
     return float(np.sum(np.maximum(inner, 0.0) @ a)) / (np.sqrt(m * m_c) * np.sqrt(d_out))
@@ -191,13 +216,13 @@ def supervised_gradient(X, Y, U, V, backend="numba"):
 
     The shared core kernel with :math:`s = 1/\sqrt{d_{out} m}`; ``backend`` "numpy", "numba" or "cuda".
     """
-    X, U, V, Y, _, _ = check_problem(X, U, V, Y=Y)
+    X, U, V, Y, _, _ = check_problem(X, U, V, Y=Y, required=("Y",))
     return _supervised_gradient(X, Y, U, V, get_kernel(SUPERVISED, backend))
 
 
 def _supervised_gradient(X, Y, U, V, supervised):
     """``supervised`` is the kernel function of :data:`refimpl.prd.kernels.SUPERVISED`, already looked up."""
-    return supervised(X, Y, U, V, generator_scale(V.shape[0], U.shape[0]))
+    return supervised(X, Y, U, V, _generator_scale(V.shape[0], U.shape[0]))
 
 
 def adversarial_gradient(X, U, V, W, a, backend="numba"):
@@ -214,9 +239,9 @@ def adversarial_gradient(X, U, V, W, a, backend="numba"):
 
     Returns (L_adv, dU (m, d_in), dV (d_out, m), dW (m_c, d_out), da (m_c,)).
     """
-    X, U, V, _, W, a = check_problem(X, U, V, W=W, a=a)
+    X, U, V, _, W, a = check_problem(X, U, V, W=W, a=a, required=("W",))
     kernel = get_kernel(ADVERSARIAL, backend)
-    return kernel(X, U, V, W, a, generator_scale(V.shape[0], U.shape[0]), 1.0 / np.sqrt(W.shape[0]))
+    return kernel(X, U, V, W, a, _generator_scale(V.shape[0], U.shape[0]), 1.0 / np.sqrt(W.shape[0]))
 
 
 class AugmentedParts(NamedTuple):
@@ -243,7 +268,7 @@ def augmented_parts(X, Y, U, V, W, a, backend="numba"):
     not L_sup and is dropped). The tests check this route against the sum of
     :func:`supervised_gradient` and :func:`adversarial_gradient`.
     """
-    X, U, V, Y, W, a = check_problem(X, U, V, Y=Y, W=W, a=a)
+    X, U, V, Y, W, a = check_problem(X, U, V, Y=Y, W=W, a=a, required=("Y", "W"))
     return _augmented_parts(X, Y, U, V, W, a, get_kernel(SUPERVISED, backend))
 
 
@@ -299,7 +324,7 @@ def prd_split(X, Y, U, V, W, a):
     A deliberately literal loop over j: the tests compare it with the vectorised gradients,
     :math:`R + D = -\nabla L_{aug}`.
     """
-    X, U, V, Y, W, a = check_problem(X, U, V, Y=Y, W=W, a=a)
+    X, U, V, Y, W, a = check_problem(X, U, V, Y=Y, W=W, a=a, required=("Y", "W"))
     m, d_out = U.shape[0], V.shape[0]
     reaction_scale = 1.0 / np.sqrt(d_out * m)
     diffusion_scale = 1.0 / (np.sqrt(m * W.shape[0]) * np.sqrt(d_out))
@@ -391,7 +416,8 @@ def interpolates(rng, Y_real, Z_fake):
 
     Y_real, Z_fake : (n, d_out). Returns Y_hat (n, d_out); draws n uniforms from ``rng``.
     """
-    Y_real = as_float_array("Y_real", Y_real, ndim=2)
+    Y_real = _check_nonempty("Y_real", as_float_array("Y_real", Y_real, ndim=2), "(n, d_out)")
+    rng = check_rng("rng", rng)
     return _interpolates(rng, Y_real, _check_like("Z_fake", Z_fake, Y_real, "Y_real"))
 
 
@@ -404,7 +430,8 @@ def project_critic(W, bound):
     r"""Project W onto :math:`\|W\|_F \le L` (Theorem 2's :math:`\|w\|_2 \le L` for d_out = 1).
 
     W : (m_c, d_out), bound : L > 0. Returns a new array."""
-    return _project_critic(as_float_array("W", W, ndim=2), check_positive("bound", bound))
+    W = _check_nonempty("W", as_float_array("W", W, ndim=2), "(m_c, d_out)")
+    return _project_critic(W, check_positive("bound", bound))
 
 
 def _project_critic(W, bound):

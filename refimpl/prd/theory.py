@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from refimpl.core.validate import as_float_array, check_int, check_positive, check_shape
+from refimpl.core.validate import as_float_array, check_int, check_positive, check_rng, check_shape
 from refimpl.prd import flow
+from refimpl.prd.model import _check_nonempty
 
 
 def _unit_rows(X):
-    X = as_float_array("X", X, ndim=2)
+    X = _check_nonempty("X", as_float_array("X", X, ndim=2), "(n, d_in)")
     norms = np.linalg.norm(X, axis=1)
     if not np.allclose(norms, 1.0, atol=1e-10):
         worst = float(np.max(np.abs(norms - 1.0)))
@@ -43,10 +44,10 @@ def gram_finite(X, U):
 
     X : (n, d_in), U : (m, d_in) → (n, n). Averaged over many Gaussian U it is the Monte Carlo estimate of H∞.
     """
-    X = as_float_array("X", X, ndim=2)
+    X = _check_nonempty("X", as_float_array("X", X, ndim=2), "(n, d_in)")
     U = check_shape("U", as_float_array("U", U, ndim=2), (None, X.shape[1]), described="(m, d_in)",
                     context=f"to match X with d_in = {X.shape[1]}")
-    return _gram_finite(X, U)
+    return _gram_finite(X, _check_nonempty("U", U, "(m, d_in)"))
 
 
 def _gram_finite(X, U):
@@ -55,9 +56,11 @@ def _gram_finite(X, U):
 
 
 def gram_monte_carlo(rng, X, samples, batch=4096):
-    """Monte Carlo estimate of H∞ from ``samples`` Gaussian directions u ~ N(0, I)."""
+    """Monte Carlo estimate of H∞ from ``samples`` Gaussian directions u ~ N(0, I), drawn ``batch`` at a time
+    from ``rng`` (a numpy Generator or an int seed)."""
     X = _unit_rows(X)
-    samples = check_int("samples", samples, minimum=1)
+    samples, batch = check_int("samples", samples, minimum=1), check_int("batch", batch, minimum=1)
+    rng = check_rng("rng", rng)
     total, done = np.zeros((X.shape[0], X.shape[0])), 0
     while done < samples:
         size = min(batch, samples - done)
@@ -67,13 +70,18 @@ def gram_monte_carlo(rng, X, samples, batch=4096):
 
 
 def lambda0(H):
-    """λ₀ = λ_min(H) (Assumption 1)."""
+    """λ₀ = λ_min(H) (Assumption 1); H (n, n) symmetric."""
+    H = _check_nonempty("H", as_float_array("H", H, ndim=2), "(n, n)")
+    if H.shape[0] != H.shape[1] or not np.allclose(H, H.T, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"H must be a symmetric (n, n) matrix; got shape {H.shape}"
+                         + ("" if H.shape[0] != H.shape[1] else ", not symmetric"))
     return float(np.linalg.eigvalsh(H)[0])
 
 
 def theorem1_bound(t, n, m, lambda_0, residual_0):
     r"""Eq. 13: :math:`\|u_j(t) - u_j(0)\| \le \frac{2\sqrt n \|z(0) - y\|}{\sqrt m \lambda_0}(1 - e^{-\lambda_0 t/2})`."""
     n, m, lambda_0, residual_0 = _check_bound_constants(n, m, lambda_0, residual_0)
+    t = _check_times(t)
     return 2.0 * np.sqrt(n) * residual_0 / (np.sqrt(m) * lambda_0) * (1.0 - np.exp(-0.5 * lambda_0 * np.asarray(t)))
 
 
@@ -88,9 +96,17 @@ def theorem2_bound(t, n, m, lambda_0, residual_0, L, delta, kappa):
     if not 0 < check_positive("delta", delta) <= 1:
         raise ValueError(f"delta must be a probability in (0, 1]; got {delta!r}")
     mu = L * n * np.sqrt(2.0 * np.log(2.0 / delta)) / np.sqrt(m)
-    t = np.asarray(t)
+    t = _check_times(t)
     return (2.0 * np.sqrt(n) * (residual_0 - kappa * mu) / (np.sqrt(m) * lambda_0) * (1.0 - np.exp(-0.5 * lambda_0 * t))
             + mu * (1.0 + kappa * np.sqrt(n)) / np.sqrt(m) * t)
+
+
+def _check_times(t):
+    """Times t >= 0, any shape (the bounds are element-wise in t)."""
+    t = as_float_array("t", t)
+    if np.any(t < 0):
+        raise ValueError(f"t must hold times >= 0; got a minimum of {t.min():g}")
+    return t
 
 
 def _check_bound_constants(n, m, lambda_0, residual_0):
@@ -134,8 +150,13 @@ def fit_bernoulli(t, residual):
 
 
 def jacobian(field, vector, h=1e-6):
-    """Central-difference Jacobian (k, k) of a vector field R^k → R^k at ``vector``."""
-    vector = np.array(vector, dtype=np.float64)
+    """Central-difference Jacobian (k, k) of a vector field R^k → R^k at ``vector`` (k,), step ``h`` > 0."""
+    if not callable(field):
+        raise TypeError(f"field must be a function R^k -> R^k; got {type(field).__name__}")
+    vector = as_float_array("vector", vector, ndim=1)
+    if vector.size == 0:
+        raise ValueError("vector must hold at least one entry; got shape (0,)")
+    h = check_positive("h", h)
     columns = []
     for i in range(vector.size):
         step = np.zeros_like(vector)
@@ -176,6 +197,7 @@ def jacobian_spectrum(X, Y, U, V, *, adversarial, W=None, a=None, critic_rate=0.
     Only for small problems (the Jacobian is dense, size of all parameters squared).
     """
     check_positive("h", h)
+    tolerance = check_positive("tolerance", tolerance)
     if adversarial and W is None:
         raise ValueError("jacobian_spectrum with adversarial=True needs the critic's W (m_c, d_out) and a (m_c,)")
     field, state, shapes = flow.flat_field(X, Y, U, V, adversarial=adversarial, W=W, a=a, critic_rate=critic_rate,
@@ -188,6 +210,7 @@ def spectrum_of(J, size_U, size_V, tolerance=1e-6):
     """The :class:`Spectrum` of a Jacobian J (k, k) whose state is (U, V, critic) flattened in that order,
     with ``size_U`` and ``size_V`` entries in U and V (the rest, if any, in the critic)."""
     J = as_float_array("J", J, ndim=2)
+    tolerance = check_positive("tolerance", tolerance)
     size_U, size_V = check_int("size_U", size_U, minimum=1), check_int("size_V", size_V, minimum=0)
     if J.shape[0] != J.shape[1] or J.shape[0] < size_U + size_V:
         raise ValueError(f"J must be square with at least size_U + size_V = {size_U + size_V} rows; got {J.shape}")

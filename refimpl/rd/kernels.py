@@ -31,8 +31,8 @@ import numpy as np
 from numba import njit, prange
 
 from refimpl.core.backend import get_kernel, numba_threads, register, register_lazy
-from refimpl.core.validate import as_float_array, check_choice, check_finite_step, check_int
-from refimpl.rd.model import BOUNDARIES, check_time_step, euler_step
+from refimpl.core.validate import check_choice, check_finite_step, check_int
+from refimpl.rd.model import BOUNDARIES, _euler_step, check_fields, check_model, check_time_step
 
 KERNEL = "rd_steps"
 STEPS_PER_PASS = 4  # four steps per sweep: the ring of 3 rows × 3 levels × 2 fields stays in L2 at 4096 wide
@@ -53,9 +53,9 @@ def rd_steps_numpy(model, u, v, dt, steps, h, boundary):
             start = u, v
             end = min(done + CHECK_EVERY, steps)
             for _ in range(done, end):
-                u, v = euler_step(model, u, v, dt, h, boundary)
+                u, v = _euler_step(model, u, v, dt, h, boundary)
             if not (np.isfinite(u).all() and np.isfinite(v).all()):
-                raise_at_first_nonfinite_step(lambda a, b: euler_step(model, a, b, dt, h, boundary), start,
+                raise_at_first_nonfinite_step(lambda a, b: _euler_step(model, a, b, dt, h, boundary), start,
                                               (u, v), done, end, steps)
     return u, v
 
@@ -243,15 +243,8 @@ def simulate(model, u, v, *, dt, steps, h=1.0, boundary="periodic", backend="num
     FloatingPointError
         When the fields blow up: names the first step and the field (u or v) that holds NaN or inf.
     """
-    u = as_float_array("u", u, ndim=(1, 2), dtype=None)
-    if u.dtype not in (np.float32, np.float64):
-        u = u.astype(np.float64)
-    v = as_float_array("v", v, ndim=(1, 2), dtype=u.dtype)
-    if v.shape != u.shape:
-        raise ValueError(f"v must have the shape of u, {u.shape}; got {v.shape}")
-    dt = check_time_step(dt, model, h, u.ndim)
-    if u.size == 0:
-        raise ValueError(f"u and v must hold at least one cell along each axis; got shape {u.shape}")
+    u, v = check_fields(u, v)
+    dt = check_time_step(dt, check_model(model), h, u.ndim)
     steps = check_int("steps", steps, minimum=0)
     check_choice("boundary", boundary, BOUNDARIES)
     return get_kernel(KERNEL, backend)(model, u, v, dt, steps, float(h), boundary)

@@ -11,6 +11,7 @@ import numpy as np
 
 from refimpl.core.validate import check_int, check_positive
 from refimpl.rd.kernels import simulate
+from refimpl.rd.model import check_fields, check_model
 
 
 def perturbation_growth_rate(model, u, v, *, dt, steps, h=1.0, boundary="periodic", backend="numba"):
@@ -34,6 +35,7 @@ def perturbation_growth_rate(model, u, v, *, dt, steps, h=1.0, boundary="periodi
     """
     steps = check_int("steps", steps, minimum=1)
     dt = check_positive("dt", dt)
+    u, v = check_fields(u, v)
     start = _deviation(model, u, v)
     if start == 0:
         raise ValueError("u, v must differ from the steady state "
@@ -44,5 +46,5 @@ def perturbation_growth_rate(model, u, v, *, dt, steps, h=1.0, boundary="periodi
 
 def _deviation(model, u, v):
     r""":math:`\lVert (u - u^*, v - v^*) \rVert_2` over the grid."""
-    u_star, v_star = model.steady_state
+    u_star, v_star = check_model(model).steady_state
     return float(np.sqrt(np.sum((np.asarray(u) - u_star) ** 2 + (np.asarray(v) - v_star) ** 2)))

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.core.validate import check_choice, check_int, check_positive, check_real
+from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_real, check_rng, \
+    check_shape
 
 BOUNDARIES = ("periodic", "neumann")
 
@@ -78,6 +79,15 @@ class ReactionDiffusion:
     steady_state: tuple
     parameters: tuple = ()
 
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str; got {type(self.name).__name__} {self.name!r}")
+        for name in ("D_u", "D_v"):
+            object.__setattr__(self, name, check_positive(name, getattr(self, name), allow_zero=True))
+        for name, size in (("f", 5), ("g", 5), ("steady_state", 2)):
+            values = check_shape(name, as_float_array(name, getattr(self, name), ndim=1), (size,))
+            object.__setattr__(self, name, tuple(values.tolist()))
+
     def reaction(self, u, v):
         """``(f(u, v), g(u, v))``, element-wise, arrays of the shape of ``u``."""
         return reaction_polynomial(self.f, u, v), reaction_polynomial(self.g, u, v)
@@ -99,10 +109,29 @@ def reaction_polynomial(c, u, v):
 
 
 def _model(name, D_u, D_v, f, g, steady_state, parameters):
-    D_u = check_positive("D_u", D_u, allow_zero=True)
-    D_v = check_positive("D_v", D_v, allow_zero=True)
-    return ReactionDiffusion(name, D_u, D_v, tuple(map(float, f)), tuple(map(float, g)),
-                             tuple(map(float, steady_state)), tuple(parameters.items()))
+    return ReactionDiffusion(name, D_u, D_v, f, g, steady_state, tuple(parameters.items()))
+
+
+def check_model(model):
+    """Return ``model`` if it is a :class:`ReactionDiffusion`, else raise ``TypeError``."""
+    if not isinstance(model, ReactionDiffusion):
+        raise TypeError(f"model must be a refimpl.rd.ReactionDiffusion (from gray_scott, brusselator, ...); "
+                        f"got {type(model).__name__}")
+    return model
+
+
+def check_fields(u, v):
+    """Return the fields u, v as non-empty finite arrays of one shape, (n,) or (ny, nx): float32 stays float32,
+    anything else becomes float64; or raise naming the field."""
+    u = as_float_array("u", u, ndim=(1, 2), dtype=None)
+    if u.dtype not in (np.float32, np.float64):
+        u = u.astype(np.float64)
+    v = as_float_array("v", v, ndim=(1, 2), dtype=u.dtype)
+    if v.shape != u.shape:
+        raise ValueError(f"v must have the shape of u, {u.shape}; got {v.shape}")
+    if u.size == 0:
+        raise ValueError(f"u and v must hold at least one cell along each axis; got shape {u.shape}")
+    return u, v
 
 
 def gray_scott(F, k, D_u=GRAY_SCOTT_D_U, D_v=GRAY_SCOTT_D_V):
@@ -118,7 +147,7 @@ def gray_scott(F, k, D_u=GRAY_SCOTT_D_U, D_v=GRAY_SCOTT_D_V):
 
 def gray_scott_preset(name, D_u=GRAY_SCOTT_D_U, D_v=GRAY_SCOTT_D_V):
     """The Gray-Scott model at the named (F, k) of :data:`GRAY_SCOTT_PRESETS`."""
-    F, k = GRAY_SCOTT_PRESETS[check_choice("preset", name, tuple(GRAY_SCOTT_PRESETS))]
+    F, k = GRAY_SCOTT_PRESETS[check_choice("name", name, tuple(GRAY_SCOTT_PRESETS))]
     model = gray_scott(F, k, D_u, D_v)
     return ReactionDiffusion(f"Gray-Scott {name}", model.D_u, model.D_v, model.f, model.g,
                              model.steady_state, model.parameters)
@@ -147,9 +176,7 @@ def linear(J, D_u=1.0, D_v=10.0):
     ----------
     J : (2, 2) array_like, the reaction Jacobian ``[[J11, J12], [J21, J22]]``
     """
-    J = np.asarray(J, dtype=np.float64)
-    if J.shape != (2, 2) or not np.all(np.isfinite(J)):
-        raise ValueError(f"J must be a finite (2, 2) matrix; got shape {J.shape}")
+    J = check_shape("J", as_float_array("J", J, ndim=2), (2, 2))
     return _model("linear", D_u, D_v, f=(0, J[0, 0], J[0, 1], 0, 0), g=(0, J[1, 0], J[1, 1], 0, 0),
                   steady_state=(0, 0), parameters={})
 
@@ -165,7 +192,14 @@ def laplacian(u, h=1.0, boundary="periodic"):
     h : float, grid spacing
     boundary : "periodic" (wrap around) or "neumann" (zero flux: the ghost value equals the edge value)
     """
+    u = as_float_array("u", u, dtype=None)
+    if u.ndim == 0 or u.size == 0:
+        raise ValueError(f"u must be a non-empty grid of at least one dimension; got shape {u.shape}")
     check_choice("boundary", boundary, BOUNDARIES)
+    return _laplacian(u, check_positive("h", h), boundary)
+
+
+def _laplacian(u, h, boundary):
     padded = np.pad(u, 1, mode="wrap" if boundary == "periodic" else "edge")
     centre = (slice(1, -1),) * u.ndim
     total = -2 * u.ndim * u
@@ -180,10 +214,19 @@ def euler_step(model, u, v, dt, h=1.0, boundary="periodic"):
 
     .. math:: u' = u + \Delta t\,(D_u \nabla^2_h u + f(u, v)), \qquad
               v' = v + \Delta t\,(D_v \nabla^2_h v + g(u, v))
+
+    Validated (as :func:`~refimpl.rd.kernels.simulate`); the NumPy twin loops over the unchecked ``_euler_step``.
     """
+    u, v = check_fields(u, v)
+    dt = check_time_step(dt, check_model(model), h, u.ndim)
+    check_choice("boundary", boundary, BOUNDARIES)
+    return _euler_step(model, u, v, dt, float(h), boundary)
+
+
+def _euler_step(model, u, v, dt, h, boundary):
     f, g = model.reaction(u, v)
-    return (u + dt * (model.D_u * laplacian(u, h, boundary) + f),
-            v + dt * (model.D_v * laplacian(v, h, boundary) + g))
+    return (u + dt * (model.D_u * _laplacian(u, h, boundary) + f),
+            v + dt * (model.D_v * _laplacian(v, h, boundary) + g))
 
 
 def max_stable_dt(D_max, h=1.0, ndim=2):
@@ -197,6 +240,7 @@ def check_time_step(dt, model, h=1.0, ndim=2):
     """Return ``dt`` as a float, or refuse a step beyond the explicit-Euler diffusion limit."""
     dt = check_positive("dt", dt)
     h = check_positive("h", h)
+    check_model(model)
     D_max = max(model.D_u, model.D_v)
     limit = max_stable_dt(D_max, h, ndim)
     if dt > limit:
@@ -210,13 +254,13 @@ def pearson_seed(rng, shape, *, square=0.2, noise=0.01, values=(0.5, 0.25)):
 
     Parameters
     ----------
-    rng : numpy.random.Generator
+    rng : numpy.random.Generator or int seed
     shape : (n,) or (ny, nx)
     square : float, side of the square as a fraction of the grid
     noise : float, amplitude of the uniform noise added to both fields
     values : (u, v) inside the square; Pearson used (1/2, 1/4)
     """
-    _check_rng(rng)
+    rng = check_rng("rng", rng)
     shape = check_grid_shape("shape", shape)
     square = check_positive("square", square)
     if square > 1:
@@ -238,13 +282,13 @@ def noisy_steady_state(rng, model, shape, amplitude=1e-3):
 
     Parameters
     ----------
-    rng : numpy.random.Generator;  model : :class:`ReactionDiffusion`;  shape : (n,) or (ny, nx)
+    rng : numpy.random.Generator or int seed;  model : :class:`ReactionDiffusion`;  shape : (n,) or (ny, nx)
     amplitude : float >= 0, half-width of the uniform noise on each field
     """
-    _check_rng(rng)
+    rng = check_rng("rng", rng)
     shape = check_grid_shape("shape", shape)
     amplitude = check_positive("amplitude", amplitude, allow_zero=True)
-    u_star, v_star = model.steady_state
+    u_star, v_star = check_model(model).steady_state
     return (u_star + amplitude * rng.uniform(-1, 1, shape), v_star + amplitude * rng.uniform(-1, 1, shape))
 
 
@@ -253,8 +297,3 @@ def check_grid_shape(name, shape):
     if np.ndim(shape) != 1 or len(shape) not in (1, 2):
         raise ValueError(f"{name} must be (n,) or (ny, nx); got {shape!r}")
     return tuple(check_int(f"{name}[{i}]", n, minimum=1) for i, n in enumerate(shape))
-
-
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")

@@ -99,6 +99,21 @@ def test_bad_settings_are_refused(rng):
         flow.joint_field(flow.pack(U, V), X, Y, shapes, adversarial=True, critic_rate=1.0)
 
 
+def test_a_non_finite_continuous_state_is_an_error_naming_its_time(rng, monkeypatch):
+    """solve_ivp may return NaN states (a field that overflows); integrate_flow stops at the first one."""
+    X, Y, U, V, _, _ = small_problem(rng)
+    solve_ivp = flow.solve_ivp
+
+    def overflowing(*args, **kwargs):
+        solution = solve_ivp(*args, **kwargs)
+        solution.y[3, 2:] = np.inf
+        return solution
+
+    monkeypatch.setattr(flow, "solve_ivp", overflowing)
+    with pytest.raises(FloatingPointError, match=r"state at t = 0.05 became inf at step 2 of 4"):
+        flow.integrate_flow(X, Y, U, V, 0.1, adversarial=False, t_eval=np.linspace(0.0, 0.1, 5))
+
+
 def _copies(*arrays):
     return [np.array(v, copy=True) for v in arrays]
 

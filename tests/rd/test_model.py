@@ -91,7 +91,7 @@ def test_bad_input_is_refused_with_the_parameter_named():
         rd.brusselator(D_u=-1.0)
     with pytest.raises(ValueError, match="D_v must be >= 0"):
         rd.gray_scott(0.03, 0.06, D_v=-0.1)
-    with pytest.raises(ValueError, match="preset must be one of"):
+    with pytest.raises(ValueError, match="name must be one of"):
         rd.gray_scott_preset("stripes")
     bad = u.copy()
     bad[1, 2] = np.nan
@@ -107,7 +107,7 @@ def test_bad_input_is_refused_with_the_parameter_named():
         rd.simulate(model, u, v, dt=1.0, steps=1, backend="gpu")
     with pytest.raises(ValueError, match="steps must be >= 0"):
         rd.simulate(model, u, v, dt=1.0, steps=-1)
-    with pytest.raises(ValueError, match="J must be a finite"):
+    with pytest.raises(ValueError, match=r"J must have shape \(2, 2\); got \(1, 2\)"):
         rd.linear([[1.0, 2.0]])
 
 
@@ -144,7 +144,7 @@ def test_laplacian_refuses_an_unknown_boundary():
     (lambda rng: rd.noisy_steady_state(rng, rd.brusselator(), (4, 2.5)), r"shape\[1\] must be an integer"),
     (lambda rng: rd.noisy_steady_state(rng, rd.brusselator(), (4,), amplitude=-1e-3),
      "amplitude must be >= 0; got -0.001"),
-    (lambda rng: rd.pearson_seed(0, (4, 4)), "rng must be a numpy.random.Generator; got int"),
+    (lambda rng: rd.pearson_seed("0", (4, 4)), "rng must be a numpy.random.Generator or an int seed; got str"),
     (lambda rng: rd.noisy_steady_state(None, rd.brusselator(), (4,)), "rng must be a numpy.random.Generator"),
     (lambda rng: rd.max_stable_dt(-1.0), "D_max must be >= 0; got -1.0"),
     (lambda rng: rd.max_stable_dt(1.0, h=0.0), "h must be > 0; got 0.0"),
@@ -153,3 +153,17 @@ def test_laplacian_refuses_an_unknown_boundary():
 def test_initial_conditions_and_step_limit_refuse_bad_input(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call(np.random.default_rng(0))
+
+
+def test_an_int_seed_is_the_generator_it_seeds():
+    u, v = rd.pearson_seed(7, (6, 7))
+    u_ref, v_ref = rd.pearson_seed(np.random.default_rng(7), (6, 7))
+    np.testing.assert_array_equal(u, u_ref)
+    np.testing.assert_array_equal(v, v_ref)
+
+
+def test_a_model_record_refuses_malformed_coefficients():
+    with pytest.raises(ValueError, match=r"f must have shape \(5,\); got \(4,\)"):
+        rd.ReactionDiffusion("bad", 1.0, 1.0, f=(1.0, 2.0, 3.0, 4.0), g=(0.0,) * 5, steady_state=(0.0, 0.0))
+    with pytest.raises(TypeError, match="model must be a refimpl.rd.ReactionDiffusion"):
+        rd.simulate("gray-scott", np.ones(4), np.zeros(4), dt=0.1, steps=1)
