@@ -15,8 +15,8 @@ its step; its ``state_dict`` is core Adam's (buffers ``first_moment``/``second_m
 
 Kernel ``"coevo_leaky_relu_backward"``, :math:`\delta \leftarrow \delta \odot (1\{a > 0\} + s\,1\{a \le 0\})`,
 takes ``(dout, pre_activation, slope)`` of one shape and keeps the dtype of ``dout`` (the numba twin writes
-into ``dout``); both multiply by the slope rounded to the dtype of ``pre_activation``, as core's
-``leaky_relu_backward`` does.
+into ``dout``); both multiply by the float64 slope and round the product once, so float32 runs give the numbers
+they gave before core's ``leaky_relu_backward`` kept float32 in float32.
 Kernel ``"coevo_bias_leaky_relu"``, :math:`a = p + b,\ h = \max(a, s a)`, takes the product ``p = x Wᵀ`` (n, m)
 and the bias (m,) and returns ``(h, a)``: the bias and the activation in one pass instead of four.
 """
@@ -111,16 +111,17 @@ class CellAdam(Adam):
 
 @register(LEAKY_RELU_BACKWARD, "numpy")
 def leaky_relu_backward_numpy(dout, pre_activation, slope):
-    """The reference: core's ``leaky_relu_backward``, in the dtype of ``dout``."""
+    """The reference: core's ``leaky_relu_backward`` in float64 (the slope is not rounded to float32), returned in
+    the dtype of ``dout``."""
+    pre_activation = pre_activation.astype(np.float64, copy=False)
     return nn.leaky_relu_backward(dout, (pre_activation, slope)).astype(dout.dtype, copy=False)
 
 
 @register(LEAKY_RELU_BACKWARD, "numba")
 def leaky_relu_backward_numba(dout, pre_activation, slope):
     """numba twin: one pass, written into ``dout`` (which must be C-contiguous) and returned."""
-    # the slope in the pre-activation's dtype, as the reference's (also with NUMBA_DISABLE_JIT=1)
-    _leaky_relu_backward(dout.reshape(-1), np.ascontiguousarray(pre_activation).reshape(-1),
-                         pre_activation.dtype.type(slope))
+    # a float64 slope, as the reference's: products in float64, rounded once (also with NUMBA_DISABLE_JIT=1)
+    _leaky_relu_backward(dout.reshape(-1), np.ascontiguousarray(pre_activation).reshape(-1), np.float64(slope))
     return dout
 
 
