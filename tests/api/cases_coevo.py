@@ -70,8 +70,9 @@ def _saved_checkpoint(rng):
     return {"path": path, "fingerprint": "run"}
 
 
-def _adam_step(param, grad):
-    kernels.CellAdam(0.1, backend="numpy").step({"w": param}, {"w": grad})
+def _adam_step(params, grads):
+    """One step on a single array: the arguments carry the names the messages use (params['w'], grads['w'])."""
+    kernels.CellAdam(0.1, backend="numpy").step({"w": params}, {"w": grads})
 
 
 GRID = [
@@ -177,9 +178,10 @@ SCORES = [
 
 KERNELS = [
     Case(kernels.CellAdam, lambda rng: {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "backend": "numba"}),
-    Case(kernels.CellAdam.step, lambda rng: {"param": rng.standard_normal((3, 2)), "grad": rng.standard_normal((3, 2))},
+    Case(kernels.CellAdam.step, lambda rng: {"params": rng.standard_normal((3, 2)),
+                                             "grads": rng.standard_normal((3, 2))},
          call=_adam_step,  # as core's Adam: NaN or inf gradients are stopped by the training loops' finite checks
-         accepts={"grad": ("nan", "inf"), "param": ("nan", "inf")}),
+         accepts={"grads": ("nan", "inf"), "params": ("nan", "inf")}),
 ]
 
 TRAINING = [
