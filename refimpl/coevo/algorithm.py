@@ -37,11 +37,17 @@ from threadpoolctl import threadpool_limits
 
 from refimpl.coevo.grid import neighbourhood
 from refimpl.coevo.kernels import CellAdam
-from refimpl.coevo.losses import LOSS_NAMES, discriminator_loss, draw_loss, generator_loss
-from refimpl.coevo.networks import (discriminate, discriminator_gradients, discriminator_sizes, generate,
-                                    generator_gradients, generator_sizes, init_network)
-from refimpl.core.layers import sigmoid
-from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_real, check_shape
+from refimpl.coevo.losses import LOSS_NAMES, _discriminator_loss, _draw_loss, _generator_loss
+from refimpl.coevo.networks import (_discriminate, _discriminator_gradients, _generate, _generator_gradients,
+                                    check_params, discriminator_sizes, generator_sizes, init_network)
+from refimpl.core import unchecked as nn
+from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_positive,
+                                   check_real, check_rng, check_shape)
+
+# lipizzaner_step, egan_step, evaluate, train and latent are the pieces cell_step runs after its checks
+__all__ = ["CellSettings", "check_settings", "check_images", "cell_rng", "init_cell", "cell_step",
+           "mutate_learning_rate", "batch_indices", "tournament", "mixture_samples", "evolve_mixture",
+           "egan_fitness"]
 
 METHODS = ("lipizzaner", "egan")
 EGAN_MUTATIONS = ("minimax", "bce", "mse")
@@ -85,6 +91,9 @@ class CellSettings:
     egan_fitness_samples: int = 256
     backend: str = "numba"
 
+    def __post_init__(self):
+        check_settings(self)
+
 
 def check_settings(settings):
     """Return ``settings`` if it is a :class:`CellSettings` whose values can work, else raise naming the field."""
@@ -116,16 +125,37 @@ def _check_probability(name, value):
     return value
 
 
+def check_images(images, settings, name="images"):
+    """Training images as a (n, image_dim) array of the settings' dtype with values in [−1, 1]; errors name ``name``."""
+    images = as_float_array(name, images, ndim=2, dtype=np.dtype(check_settings(settings).dtype))
+    check_shape(name, images, (None, settings.image_dim), described="(n, image_dim)",
+                context=f"with image_dim = {settings.image_dim}")
+    if images.size and (images.min() < -1 or images.max() > 1):
+        raise ValueError(f"{name} must lie in [-1, 1] (the generator ends in tanh); got values from "
+                         f"{images.min():.3g} to {images.max():.3g}")
+    needed = max(settings.fitness_samples, settings.batch_size)
+    if len(images) < needed:
+        raise ValueError(f"{name} must hold at least max(fitness_samples, batch_size) = {needed} images; "
+                         f"got {len(images)}")
+    return images
+
+
 def cell_rng(seed, cell, iteration):
     """The generator of ``cell`` in ``iteration``: ``default_rng(SeedSequence([seed, cell, iteration]))``."""
+    for name, value in (("seed", seed), ("cell", cell), ("iteration", iteration)):
+        check_int(name, value, minimum=0)
+    return _cell_rng(seed, cell, iteration)
+
+
+def _cell_rng(seed, cell, iteration):
     return np.random.default_rng(np.random.SeedSequence([seed, cell, iteration]))
 
 
 def init_cell(cell, settings, seed):
     """Iteration-0 state of ``cell``: fresh networks (PyTorch's default init), zero Adam moments, uniform mixture."""
     check_settings(settings)
-    rng = cell_rng(seed, cell, 0)
     m = len(neighbourhood(cell, settings.grid_side))
+    rng = cell_rng(seed, cell, 0)
     sizes = {"generator": generator_sizes(settings.latent_dim, settings.hidden, settings.image_dim),
              "discriminator": discriminator_sizes(settings.image_dim, settings.hidden)}
     state = {"cell": cell, "iteration": 0, "mixture_weights": np.full(m, 1.0 / m), "mixture_score": math.inf}
@@ -148,7 +178,12 @@ def mutate_learning_rate(lr, rng, lr0, alpha, probability):
     check_positive("lr", lr, allow_zero=True)
     check_positive("alpha", alpha, allow_zero=True)
     _check_probability("probability", probability)
-    delta = rng.normal(-check_positive("lr0", lr0) / 10.0, lr0)
+    check_positive("lr0", lr0)
+    return _mutate_learning_rate(lr, check_rng("rng", rng), lr0, alpha, probability)
+
+
+def _mutate_learning_rate(lr, rng, lr0, alpha, probability):
+    delta = rng.normal(-lr0 / 10.0, lr0)
     applied = rng.random() < probability
     return max(0.0, lr + alpha * delta) if applied else lr
 
@@ -157,6 +192,7 @@ def batch_indices(rng, n_data, batch_size, n_batches):
     """(n_batches, batch_size) indices into the data: consecutive slices of fresh permutations (epochs)."""
     needed = check_int("n_batches", n_batches, minimum=1) * check_int("batch_size", batch_size, minimum=1)
     check_int("n_data", n_data, minimum=1)
+    rng = check_rng("rng", rng)
     order = np.concatenate([rng.permutation(n_data) for _ in range(-(-needed // n_data))])
     return order[:needed].reshape(n_batches, batch_size)
 
@@ -180,20 +216,23 @@ def evaluate(generators, discriminators, real, rng, settings):
     discriminator_fitness : list of float, one per discriminator
     """
     z = latent(rng, len(real), settings)
-    fakes = [generate(g, z, settings.backend) for g in generators]
-    real_logits = [discriminate(d, real, settings.backend) for d in discriminators]
-    fake_logits = [[discriminate(d, fake, settings.backend) for d in discriminators] for fake in fakes]
-    generator_fitness = [float(np.mean([generator_loss(draw_loss(settings.generator_loss, rng), logits)[0]
+    fakes = [_generate(g, z, settings.backend) for g in generators]
+    real_logits = [_discriminate(d, real, settings.backend) for d in discriminators]
+    fake_logits = [[_discriminate(d, fake, settings.backend) for d in discriminators] for fake in fakes]
+    generator_fitness = [float(np.mean([_generator_loss(_draw_loss(settings.generator_loss, rng), logits)[0]
                                         for logits in row])) for row in fake_logits]
-    discriminator_fitness = [float(np.mean([discriminator_loss(real_logits[j], row[j])[0] for row in fake_logits]))
+    discriminator_fitness = [float(np.mean([_discriminator_loss(real_logits[j], row[j])[0] for row in fake_logits]))
                              for j in range(len(discriminators))]
     return generator_fitness, discriminator_fitness
 
 
 def tournament(fitness, rng, size):
     """Index of the fittest (lowest) of ``size`` distinct individuals drawn uniformly (all, if fewer)."""
-    if len(fitness) < 1:
-        raise ValueError("fitness must hold at least one individual's fitness; got none")
+    if not isinstance(fitness, (list, tuple, np.ndarray)) or len(fitness) < 1:
+        raise ValueError(f"fitness must hold at least one individual's fitness; got {fitness!r}")
+    if np.asarray(fitness).dtype.kind not in "iuf":
+        raise TypeError(f"fitness must hold real numbers (inf for an unevaluated individual); got {fitness!r}")
+    rng = check_rng("rng", rng)
     entrants = rng.choice(len(fitness), size=min(check_int("size", size, minimum=1), len(fitness)), replace=False)
     return int(min(entrants, key=lambda i: (fitness[i], i)))
 
@@ -215,19 +254,21 @@ def train(generator, discriminator, generator_pool, discriminator_pool, data, rn
                     probability=settings.mutation_probability)
     for batch, indices in enumerate(batch_indices(rng, len(data), settings.batch_size, settings.n_batches)):
         g_optimiser = optimisers["generator"]
-        g_optimiser.lr = mutate_learning_rate(g_optimiser.lr, **mutation)
+        g_optimiser.lr = _mutate_learning_rate(g_optimiser.lr, **mutation)
         opponent = discriminator_pool[int(rng.integers(len(discriminator_pool)))]
-        loss = partial(generator_loss, draw_loss(settings.generator_loss, rng))
+        loss_function = partial(_generator_loss, _draw_loss(settings.generator_loss, rng))
         z = latent(rng, settings.batch_size, settings)
-        _, grads = generator_gradients(generator["params"], opponent, z, loss, settings.backend)
-        g_optimiser.step(generator["params"], grads)
+        loss, grads = _generator_gradients(generator["params"], opponent, z, loss_function, settings.backend)
+        check_finite_step(batch + 1, settings.n_batches, generator_loss=loss)
+        g_optimiser._step(generator["params"], grads)
         if batch % settings.discriminator_every == 0:
             d_optimiser = optimisers["discriminator"]
-            d_optimiser.lr = mutate_learning_rate(d_optimiser.lr, **mutation)
+            d_optimiser.lr = _mutate_learning_rate(d_optimiser.lr, **mutation)
             opponent = generator_pool[int(rng.integers(len(generator_pool)))]
-            fake = generate(opponent, latent(rng, settings.batch_size, settings), settings.backend)
-            _, grads = discriminator_gradients(discriminator["params"], data[indices], fake, settings.backend)
-            d_optimiser.step(discriminator["params"], grads)
+            fake = _generate(opponent, latent(rng, settings.batch_size, settings), settings.backend)
+            loss, grads = _discriminator_gradients(discriminator["params"], data[indices], fake, settings.backend)
+            check_finite_step(batch + 1, settings.n_batches, discriminator_loss=loss)
+            d_optimiser._step(discriminator["params"], grads)
     for role, individual in (("generator", generator), ("discriminator", discriminator)):
         individual["optimiser"] = optimisers[role].state_dict()
 
@@ -235,9 +276,27 @@ def train(generator, discriminator, generator_pool, discriminator_pool, data, rn
 def mixture_samples(generators, weights, n, rng, settings):
     r"""n samples of the mixture in exact proportion: generator i contributes :math:`\lceil n w_i\rceil`, shuffled,
     truncated to n (the public code's ``exact_proportion`` mode). Returns (n, image_dim)."""
+    generators = _check_generators(generators, settings)
     weights = _check_weights(weights, len(generators))
-    counts = [math.ceil(check_int("n", n, minimum=1) * w) for w in weights]
-    parts = [generate(g, latent(rng, c, settings), settings.backend) for g, c in zip(generators, counts) if c > 0]
+    return _mixture_samples(generators, weights, check_int("n", n, minimum=1), check_rng("rng", rng), settings)
+
+
+def _check_generators(generators, settings):
+    """A non-empty list of generator parameter dicts of the settings' widths, or raise naming ``generators``."""
+    check_settings(settings)
+    if not isinstance(generators, (list, tuple)) or not generators:
+        raise TypeError(f"generators must be a non-empty list of generator parameter dicts; got {generators!r:.60}")
+    sizes = generator_sizes(settings.latent_dim, settings.hidden, settings.image_dim)
+    for i, generator in enumerate(generators):
+        if check_params(f"generators[{i}]", generator) != sizes:
+            raise ValueError(f"generators[{i}] must have the settings' layer widths {sizes}; got "
+                             f"{check_params(f'generators[{i}]', generator)}")
+    return list(generators)
+
+
+def _mixture_samples(generators, weights, n, rng, settings):
+    counts = [math.ceil(n * w) for w in weights]
+    parts = [_generate(g, latent(rng, c, settings), settings.backend) for g, c in zip(generators, counts) if c > 0]
     samples = np.concatenate(parts)
     return samples[rng.permutation(len(samples))[:n]]
 
@@ -254,13 +313,20 @@ def evolve_mixture(weights, generators, scorer, rng, settings):
     weights : (m,), the accepted weights
     score : float, their score
     """
+    generators = _check_generators(generators, settings)
     weights = _check_weights(weights, len(generators))
-    parent = scorer(mixture_samples(generators, weights, settings.score_samples, rng, settings))
+    if not callable(scorer):
+        raise TypeError(f"scorer must be a callable images -> float; got {type(scorer).__name__}")
+    return _evolve_mixture(weights, generators, scorer, check_rng("rng", rng), settings)
+
+
+def _evolve_mixture(weights, generators, scorer, rng, settings):
+    parent = scorer(_mixture_samples(generators, weights, settings.score_samples, rng, settings))
     if len(weights) == 1:
         return weights, parent
     candidate = np.maximum(weights + settings.mixture_sigma * rng.standard_normal(len(weights)), 0.0)
     candidate = candidate / candidate.sum() if candidate.sum() > 0 else weights
-    score = scorer(mixture_samples(generators, candidate, settings.score_samples, rng, settings))
+    score = scorer(_mixture_samples(generators, candidate, settings.score_samples, rng, settings))
     return (candidate, score) if score < parent else (weights, parent)
 
 
@@ -314,15 +380,19 @@ def egan_step(states, data, scorer, settings, rng):
     d_optimiser = _optimiser(discriminator, settings)
     steps = settings.n_batches * (1 + settings.egan_discriminator_steps)
     batches = iter(batch_indices(rng, len(data), settings.batch_size, steps))
-    for _ in range(settings.n_batches):
+    for batch in range(settings.n_batches):
         real = data[next(batches)]
         children = [_egan_child(generator, discriminator["params"], mutation, real, rng, settings)
                     for mutation in EGAN_MUTATIONS]
+        check_finite_step(batch + 1, settings.n_batches, **{f"fitness of the {mutation} child": child["fitness"]
+                                                           for mutation, child in zip(EGAN_MUTATIONS, children)})
         generator = max(children, key=lambda child: child["fitness"])
         for _ in range(settings.egan_discriminator_steps):
-            fake = generate(generator["params"], latent(rng, settings.batch_size, settings), settings.backend)
-            _, grads = discriminator_gradients(discriminator["params"], data[next(batches)], fake, settings.backend)
-            d_optimiser.step(discriminator["params"], grads)
+            fake = _generate(generator["params"], latent(rng, settings.batch_size, settings), settings.backend)
+            loss, grads = _discriminator_gradients(discriminator["params"], data[next(batches)], fake,
+                                                   settings.backend)
+            check_finite_step(batch + 1, settings.n_batches, discriminator_loss=loss)
+            d_optimiser._step(discriminator["params"], grads)
     discriminator["optimiser"] = d_optimiser.state_dict()
     real = data[rng.choice(len(data), settings.fitness_samples, replace=False)]
     discriminator["fitness"] = evaluate([generator["params"]], [discriminator["params"]], real, rng, settings)[1][0]
@@ -332,12 +402,12 @@ def egan_step(states, data, scorer, settings, rng):
 def _egan_child(parent, discriminator, mutation, real, rng, settings):
     child = copy.deepcopy(parent)
     optimiser = _optimiser(child, settings)
-    loss = partial(generator_loss, mutation)
     z = latent(rng, settings.batch_size, settings)
-    _, grads = generator_gradients(child["params"], discriminator, z, loss, settings.backend)
-    optimiser.step(child["params"], grads)
+    _, grads = _generator_gradients(child["params"], discriminator, z, partial(_generator_loss, mutation),
+                                    settings.backend)
+    optimiser._step(child["params"], grads)
     child["optimiser"] = optimiser.state_dict()
-    child["fitness"] = egan_fitness(child["params"], discriminator, real, rng, settings)
+    child["fitness"] = _egan_fitness(child["params"], discriminator, real, rng, settings)
     return child
 
 
@@ -346,15 +416,64 @@ def egan_fitness(generator, discriminator, real, rng, settings):
 
     .. math:: F = \underbrace{\mathbb E_z[\sigma(D(G(z)))]}_{F_q}
                   - \gamma \log \big\|\nabla_D L_D(x, G(z))\big\|_2
+
+    Parameters
+    ----------
+    generator, discriminator : parameter dicts of the settings' widths
+    real : (n, image_dim) real images, n ≥ 1
+    rng : numpy.random.Generator or int seed
+    settings : :class:`CellSettings`
     """
-    fake = generate(generator, latent(rng, settings.egan_fitness_samples, settings), settings.backend)
-    quality = float(np.mean(sigmoid(discriminate(discriminator, fake, settings.backend))))
-    _, grads = discriminator_gradients(discriminator, real, fake, settings.backend)
+    _check_generators([generator], settings)
+    _check_discriminators([discriminator], settings)
+    real = as_float_array("real", real, ndim=2, dtype=np.dtype(settings.dtype))
+    check_shape("real", real, (None, settings.image_dim), described="(n, image_dim)",
+                context=f"with image_dim = {settings.image_dim}")
+    if len(real) == 0:
+        raise ValueError(f"real must hold at least one image; got shape {real.shape}")
+    return _egan_fitness(generator, discriminator, real, check_rng("rng", rng), settings)
+
+
+def _check_discriminators(discriminators, settings):
+    sizes = discriminator_sizes(settings.image_dim, settings.hidden)
+    for i, discriminator in enumerate(discriminators):
+        got = check_params(f"discriminators[{i}]", discriminator)
+        if got != sizes:
+            raise ValueError(f"discriminators[{i}] must have the settings' layer widths {sizes}; got {got}")
+
+
+def _egan_fitness(generator, discriminator, real, rng, settings):
+    fake = _generate(generator, latent(rng, settings.egan_fitness_samples, settings), settings.backend)
+    quality = float(np.mean(nn.sigmoid(_discriminate(discriminator, fake, settings.backend))))
+    _, grads = _discriminator_gradients(discriminator, real, fake, settings.backend)
     norm = math.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values()))
     return quality - settings.egan_gamma * math.log(max(norm, np.finfo(np.float64).tiny))
 
 
 STEPS = {"lipizzaner": lipizzaner_step, "egan": egan_step}
+
+
+def check_states(states, settings):
+    """Return ``states`` if it is a list of cell states (dicts as :func:`init_cell` makes) of the settings' networks."""
+    if not isinstance(states, (list, tuple)) or not states:
+        raise TypeError(f"states must be a non-empty list of cell states; got {type(states).__name__}")
+    for i, state in enumerate(states):
+        if not isinstance(state, dict) or not {"mixture_weights", "generator", "discriminator"} <= set(state):
+            raise TypeError(f"states[{i}] must be a cell state (a dict as init_cell returns); got "
+                            f"{type(state).__name__}")
+    _check_generators([s["generator"]["params"] for s in states], settings)
+    _check_discriminators([s["discriminator"]["params"] for s in states], settings)
+    return states
+
+
+def check_step_inputs(iteration, data, scorer, settings, seed):
+    """The checks of :func:`cell_step` that do not depend on the cell; returns the data as :func:`check_images`."""
+    check_settings(settings)
+    check_int("iteration", iteration, minimum=1)
+    check_int("seed", seed, minimum=0)
+    if scorer is not None and not callable(scorer):
+        raise TypeError(f"scorer must be a callable images -> float, or None; got {type(scorer).__name__}")
+    return check_images(data, settings, "data")
 
 
 def cell_step(cell, iteration, states, data, scorer, settings, seed):
@@ -371,23 +490,28 @@ def cell_step(cell, iteration, states, data, scorer, settings, seed):
     data : (n, image_dim) training images in [−1, 1], of the settings' dtype
     scorer : callable ``images (n, image_dim) -> float`` (lower is better), or None to skip the mixture step
     settings : :class:`CellSettings`
-    seed : int
+    seed : int ≥ 0
 
     Returns
     -------
     dict, the cell's new state
     """
-    expected = neighbourhood(cell, check_settings(settings).grid_side)
-    if len(states) != len(expected):
+    data = check_step_inputs(iteration, data, scorer, settings, seed)
+    expected = neighbourhood(cell, settings.grid_side)
+    if not isinstance(states, (list, tuple)) or len(states) != len(expected):
         raise ValueError(f"states must hold the {len(expected)} states of cell {cell}'s neighbourhood {expected}; "
-                         f"got {len(states)}")
-    check_int("iteration", iteration, minimum=1)
-    rng = cell_rng(seed, cell, iteration)
+                         f"got {len(states) if isinstance(states, (list, tuple)) else type(states).__name__}")
+    return _cell_step(cell, iteration, check_states(states, settings), data, scorer, settings, seed)
+
+
+def _cell_step(cell, iteration, states, data, scorer, settings, seed):
+    """:func:`cell_step` after its checks (the executors check a whole iteration's inputs once)."""
+    rng = _cell_rng(seed, cell, iteration)
     with threadpool_limits(limits=1, user_api="blas"):
         generator, discriminator = STEPS[settings.method](states, data, scorer, settings, rng)
         weights, score = states[0]["mixture_weights"], math.inf
         if scorer is not None:
             mixture = [generator["params"]] + [s["generator"]["params"] for s in states[1:]]
-            weights, score = evolve_mixture(weights, mixture, scorer, rng, settings)
+            weights, score = _evolve_mixture(_check_weights(weights, len(mixture)), mixture, scorer, rng, settings)
     return {"cell": cell, "iteration": iteration, "mixture_weights": weights, "mixture_score": float(score),
             "generator": generator, "discriminator": discriminator}

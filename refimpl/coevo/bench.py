@@ -18,8 +18,8 @@ from refimpl.coevo.algorithm import CellSettings, init_cell
 from refimpl.coevo.executors import make_executor
 from refimpl.coevo.grid import neighbourhoods
 from refimpl.coevo.kernels import CellAdam
-from refimpl.coevo.losses import generator_loss
-from refimpl.coevo.networks import discriminator_gradients, generate, generator_gradients
+from refimpl.coevo.losses import _generator_loss
+from refimpl.coevo.networks import _discriminator_gradients, _generate, _generator_gradients
 
 
 @register_bench("coevo")
@@ -45,11 +45,12 @@ def _our_cell_step(generator, discriminator, z, z_discriminator, real, backend):
     generator, discriminator = ({k: v.copy() for k, v in p.items()} for p in (generator, discriminator))
     g_optimiser, d_optimiser = (CellAdam(2e-4, 0.5, 0.999, backend=backend) for _ in range(2))
 
-    def step():
-        _, grads = generator_gradients(generator, discriminator, z, lambda s: generator_loss("bce", s), backend)
-        g_optimiser.step(generator, grads)
-        _, grads = discriminator_gradients(discriminator, real, generate(generator, z_discriminator, backend), backend)
-        d_optimiser.step(discriminator, grads)
+    def step():  # what the training loop runs: the unchecked functions (the cell's arrays are checked once)
+        _, grads = _generator_gradients(generator, discriminator, z, lambda s: _generator_loss("bce", s), backend)
+        g_optimiser._step(generator, grads)
+        _, grads = _discriminator_gradients(discriminator, real, _generate(generator, z_discriminator, backend),
+                                            backend)
+        d_optimiser._step(discriminator, grads)
 
     return step, lambda: tuple({k: v.copy() for k, v in p.items()} for p in (generator, discriminator))
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["save_checkpoint", "load_checkpoint"]
+
 SEPARATOR = "/"
 
 
@@ -42,7 +44,11 @@ def unflatten(flat):
 
 def save_checkpoint(path, states, history, fingerprint):
     """Write ``states`` (list of cell states), ``history`` (dict name → array) and ``fingerprint`` (str) atomically."""
-    path = Path(path)
+    path = _check_path(path, fingerprint)
+    if not isinstance(states, (list, tuple)) or not all(isinstance(state, dict) for state in states):
+        raise TypeError(f"states must be a list of cell states (dicts); got {type(states).__name__}")
+    if not isinstance(history, dict):
+        raise TypeError(f"history must be a dict of name -> array; got {type(history).__name__}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tree = {"fingerprint": fingerprint, "history": history, **{f"cell{i}": s for i, s in enumerate(states)}}
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".npz", dir=path.parent)
@@ -66,7 +72,7 @@ def load_checkpoint(path, fingerprint):
         If the file is not a readable checkpoint, or was written by a run with other settings, seed or data
         (its fingerprint differs from ``fingerprint``).
     """
-    path = Path(path)
+    path = _check_path(path, fingerprint)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist: nothing to resume (run without resume first)")
     try:
@@ -76,7 +82,15 @@ def load_checkpoint(path, fingerprint):
         raise ValueError(f"checkpoint {path} is corrupt or not a coevo checkpoint ({error}); "
                          "delete it to start afresh") from error
     if tree.get("fingerprint") != fingerprint:
-        raise ValueError(f"checkpoint {path} was written by a run with other settings, seed or data; "
-                         "resume needs the same ones (or delete the file to start afresh)")
+        raise ValueError(f"checkpoint {path} was written by a run with other settings, seed or data (its fingerprint "
+                         "differs from fingerprint); resume needs the same ones (or delete the file to start afresh)")
     cells = sorted((k for k in tree if k.startswith("cell")), key=lambda k: int(k[4:]))
     return [tree[k] for k in cells], tree.get("history", {})
+
+
+def _check_path(path, fingerprint):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike; got {type(path).__name__}")
+    if not isinstance(fingerprint, str):
+        raise TypeError(f"fingerprint must be the str that identifies the run; got {type(fingerprint).__name__}")
+    return Path(path)

@@ -28,10 +28,46 @@ from concurrent.futures import CancelledError
 
 import numpy as np
 
-from refimpl.coevo.algorithm import cell_step
+from refimpl.coevo.algorithm import _cell_step, check_images, check_settings, check_states, check_step_inputs
 from refimpl.core.validate import check_choice, check_int, check_positive
 
+__all__ = ["SerialExecutor", "DaskExecutor", "make_executor"]
+
 EXECUTORS = ("serial", "dask")
+PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+"""The address schemes of Dask distributed's communication back-ends."""
+
+
+def check_scheduler(scheduler):
+    """``scheduler`` if it is None or an address ``"PROTOCOL://HOST[:PORT]"``, else raise naming it."""
+    if scheduler is None:
+        return None
+    if isinstance(scheduler, str):
+        protocol, separator, location = scheduler.partition("://")
+        host, colon, port = location.rpartition(":") if ":" in location else (location, "", "")
+        if separator and protocol in PROTOCOLS and host and not host.isspace() and (not colon or port.isdigit()):
+            return scheduler
+    raise ValueError(f"scheduler must be an address like 'tcp://HOST:8786' (protocol one of {', '.join(PROTOCOLS)}); "
+                     f"got {scheduler!r}")
+
+
+def check_iteration_inputs(iteration, states, neighbourhoods, scorer, settings, seed):
+    """The checks of one iteration of the grid, made once by an executor before it runs the cells."""
+    check_settings(settings)
+    cells = settings.grid_side ** 2
+    if not isinstance(states, (list, tuple)) or len(states) != cells:
+        raise ValueError(f"states must hold the {cells} states of the {settings.grid_side}×{settings.grid_side} grid; "
+                         f"got {len(states) if isinstance(states, (list, tuple)) else type(states).__name__}")
+    check_states(states, settings)
+    if not isinstance(neighbourhoods, (list, tuple)) or len(neighbourhoods) != cells or not all(
+            isinstance(n, (list, tuple)) and n and n[0] == cell and all(isinstance(j, int) and 0 <= j < cells for j in n)
+            for cell, n in enumerate(neighbourhoods)):
+        raise ValueError(f"neighbourhoods must hold, for each of the {cells} cells, a tuple of cell indices starting "
+                         f"with the cell itself (grid.neighbourhoods(side)); got {neighbourhoods!r:.80}")
+    check_int("iteration", iteration, minimum=1)
+    check_int("seed", seed, minimum=0)
+    if scorer is not None and not callable(scorer) and not hasattr(scorer, "key"):
+        raise TypeError(f"scorer must be a callable images -> float, or None; got {type(scorer).__name__}")
 
 
 def state_bytes(tree):
@@ -63,8 +99,13 @@ class SerialExecutor:
         return value
 
     def step(self, iteration, states, neighbourhoods, data, scorer, settings, seed):
-        """New states of every cell after ``iteration``, each from its neighbourhood's ``states``."""
-        return [cell_step(cell, iteration, [states[j] for j in neighbours], data, scorer, settings, seed)
+        """New states of every cell after ``iteration``, each from its neighbourhood's ``states``.
+
+        The inputs are checked once here, as :func:`~refimpl.coevo.algorithm.cell_step` checks them.
+        """
+        data = check_step_inputs(iteration, data, scorer, settings, seed)
+        check_iteration_inputs(iteration, states, neighbourhoods, scorer, settings, seed)
+        return [_cell_step(cell, iteration, [states[j] for j in neighbours], data, scorer, settings, seed)
                 for cell, neighbours in enumerate(neighbourhoods)]
 
 
@@ -82,9 +123,7 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, scheduler=None, n_workers=None, timeout=10.0, retries=3):
-        if scheduler is not None and not (isinstance(scheduler, str) and "://" in scheduler):
-            raise ValueError(f"scheduler must be an address like 'tcp://HOST:8786'; got {scheduler!r}")
-        self.scheduler = scheduler
+        self.scheduler = check_scheduler(scheduler)
         self.requested_workers = None if n_workers is None else check_int("n_workers", n_workers, minimum=1)
         self.timeout = check_positive("timeout", timeout)
         self.retries = check_int("retries", retries, minimum=0)
@@ -139,9 +178,16 @@ class DaskExecutor:
         return self.client.scatter(value, broadcast=True, hash=False)
 
     def step(self, iteration, states, neighbourhoods, data, scorer, settings, seed):
-        """New states of every cell after ``iteration``, computed as one Dask task per cell."""
+        """New states of every cell after ``iteration``, computed as one Dask task per cell.
+
+        ``data`` and ``scorer`` should be handles from :meth:`share` (sent once); an array given instead is
+        checked here and sent with every task.
+        """
         from distributed import KilledWorker
 
+        check_iteration_inputs(iteration, states, neighbourhoods, scorer, settings, seed)
+        if not hasattr(data, "key"):  # a future from share() was checked by whoever shared it
+            data = check_images(data, settings, "data")
         for attempt in range(self.retries + 1):
             try:
                 return self._step(iteration, states, neighbourhoods, self._current(data), self._current(scorer),
@@ -160,7 +206,7 @@ class DaskExecutor:
     def _step(self, iteration, states, neighbourhoods, data, scorer, settings, seed):
         inputs = self._scatter(list(states))
         token = uuid.uuid4().hex[:8]
-        tasks = [self.client.submit(cell_step, cell, iteration, [inputs[j] for j in neighbours], data, scorer,
+        tasks = [self.client.submit(_cell_step, cell, iteration, [inputs[j] for j in neighbours], data, scorer,
                                     settings, seed, key=f"coevo-cell{cell}-iteration{iteration}-{token}")
                  for cell, neighbours in enumerate(neighbourhoods)]
         new_states = self.client.gather(tasks)
@@ -169,10 +215,15 @@ class DaskExecutor:
         return new_states
 
 
-def make_executor(name, *, scheduler=None, n_workers=None, timeout=10.0):
-    """The executor called ``name`` (``"serial"`` or ``"dask"``); ``scheduler``/``n_workers`` are Dask's."""
-    check_choice("executor", name, EXECUTORS)
-    if name == "serial":
+def make_executor(executor, *, scheduler=None, n_workers=None, timeout=10.0):
+    """The executor called ``executor`` (``"serial"`` or ``"dask"``); ``scheduler``, ``n_workers`` and ``timeout``
+    are Dask's (checked for either)."""
+    check_choice("executor", executor, EXECUTORS)
+    check_scheduler(scheduler)
+    if n_workers is not None:
+        check_int("n_workers", n_workers, minimum=1)
+    check_positive("timeout", timeout)
+    if executor == "serial":
         if scheduler is not None:
             raise ValueError(f"scheduler={scheduler!r} needs executor='dask'; got executor='serial'")
         return SerialExecutor()

@@ -14,9 +14,15 @@ the nodes out ``[y, x]``, so an off-diagonal cell receives the neighbourhood of 
 
 from refimpl.core.validate import check_int
 
+__all__ = ["cell_index", "neighbourhood", "neighbourhoods", "transposed_neighbourhoods"]
+
 
 def cell_index(x, y, side):
-    """Index ``y * side + x`` of the cell in column ``x``, row ``y`` (taken modulo ``side``)."""
+    """Index ``y * side + x`` of the cell in column ``x``, row ``y`` (taken modulo ``side``: −1 is the last)."""
+    return _cell_index(check_int("x", x), check_int("y", y), check_int("side", side, minimum=1))
+
+
+def _cell_index(x, y, side):
     return (y % side) * side + (x % side)
 
 
@@ -34,7 +40,7 @@ def neighbourhood(cell, side):
         raise ValueError(f"cell must be < side² = {side * side} on a {side}×{side} grid; got {cell}")
     x, y = cell % side, cell // side
     candidates = [(x, y), (x - 1, y), (x, y - 1), (x + 1, y), (x, y + 1)]
-    return tuple(dict.fromkeys(cell_index(cx, cy, side) for cx, cy in candidates))
+    return tuple(dict.fromkeys(_cell_index(cx, cy, side) for cx, cy in candidates))
 
 
 def neighbourhoods(side):
@@ -52,6 +58,6 @@ def transposed_neighbourhoods(side):
     textbook = neighbourhoods(side)
     result = []
     for cell in range(side * side):
-        transposed = cell_index(cell // side, cell % side, side)
+        transposed = _cell_index(cell // side, cell % side, side)
         result.append(tuple(dict.fromkeys((cell,) + textbook[transposed][1:])))
     return tuple(result)

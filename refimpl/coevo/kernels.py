@@ -15,7 +15,8 @@ its step; its ``state_dict`` is core Adam's (buffers ``first_moment``/``second_m
 
 Kernel ``"coevo_leaky_relu_backward"``, :math:`\delta \leftarrow \delta \odot (1\{a > 0\} + s\,1\{a \le 0\})`,
 takes ``(dout, pre_activation, slope)`` of one shape and keeps the dtype of ``dout`` (the numba twin writes
-into ``dout``; core's ``leaky_relu_backward`` promotes float32 to float64, so the reference casts back).
+into ``dout``); both multiply by the float64 slope and round the product once, so float32 runs give the numbers
+they gave before core's ``leaky_relu_backward`` kept float32 in float32.
 Kernel ``"coevo_bias_leaky_relu"``, :math:`a = p + b,\ h = \max(a, s a)`, takes the product ``p = x Wᵀ`` (n, m)
 and the bias (m,) and returns ``(h, a)``: the bias and the activation in one pass instead of four.
 """
@@ -24,9 +25,11 @@ import numpy as np
 from numba import njit
 
 from refimpl.core.backend import get_kernel, register
-from refimpl.core.layers import leaky_relu_backward, leaky_relu_forward
-from refimpl.core.optim import Adam
+from refimpl.core import unchecked as nn
+from refimpl.core.optim import Adam, _check_pair
 from refimpl.core.validate import check_choice
+
+__all__ = ["CellAdam"]  # the twins below are registered kernels, called through core.backend
 
 KERNEL = "coevo_adam_update"
 LEAKY_RELU_BACKWARD = "coevo_leaky_relu_backward"
@@ -73,10 +76,23 @@ class CellAdam(Adam):
         self._backend = check_choice("backend", backend, ("numpy", "numba"))
 
     def step(self, params, grads):
-        """Update every array of ``params`` in place from the gradient of the same name."""
+        """Update every array of ``params`` in place from the gradient of the same name.
+
+        Checks what core's Adam checks (floating arrays, one shape per pair); NaN or inf values are not refused
+        here: the training loops stop on a non-finite loss.
+        """
+        if not isinstance(params, dict) or not isinstance(grads, dict):
+            raise TypeError(f"params and grads must be dicts of arrays; got {type(params).__name__} and "
+                            f"{type(grads).__name__}")
         missing = set(params) - set(grads)
         if missing:
             raise ValueError(f"grads is missing the parameter(s) {sorted(missing)}")
+        for name, param in params.items():
+            _check_pair(name, param, grads[name])
+        self._step(params, grads)
+
+    def _step(self, params, grads):
+        """:meth:`step` without the checks, for the cell's training loop (its arrays come from its own networks)."""
         self.t += 1
         kernel = get_kernel(KERNEL, self._backend)
         for name, param in params.items():
@@ -95,8 +111,10 @@ class CellAdam(Adam):
 
 @register(LEAKY_RELU_BACKWARD, "numpy")
 def leaky_relu_backward_numpy(dout, pre_activation, slope):
-    """The reference: core's ``leaky_relu_backward``, in the dtype of ``dout``."""
-    return leaky_relu_backward(dout, (pre_activation, slope)).astype(dout.dtype, copy=False)
+    """The reference: core's ``leaky_relu_backward`` in float64 (the slope is not rounded to float32), returned in
+    the dtype of ``dout``."""
+    pre_activation = pre_activation.astype(np.float64, copy=False)
+    return nn.leaky_relu_backward(dout, (pre_activation, slope)).astype(dout.dtype, copy=False)
 
 
 @register(LEAKY_RELU_BACKWARD, "numba")
@@ -118,7 +136,7 @@ def _leaky_relu_backward(dout, pre_activation, slope):
 def bias_leaky_relu_numpy(product, bias, slope):
     """The reference: the bias of core's ``affine_forward``, then core's ``leaky_relu_forward``."""
     pre_activation = product + bias
-    return leaky_relu_forward(pre_activation, slope)[0], pre_activation
+    return nn.leaky_relu_forward(pre_activation, slope)[0], pre_activation
 
 
 @register(BIAS_LEAKY_RELU, "numba")

@@ -13,16 +13,20 @@ by finite differences and torch float64 in ``tests/coevo``.
 
 import numpy as np
 
-from refimpl.coevo.losses import discriminator_loss
 from refimpl.coevo.kernels import BIAS_LEAKY_RELU, LEAKY_RELU_BACKWARD
+from refimpl.coevo.losses import _discriminator_loss
+from refimpl.core import unchecked as nn
 from refimpl.core.backend import get_kernel
-from refimpl.core.layers import affine_backward, affine_forward, tanh_backward, tanh_forward
-from refimpl.core.validate import check_choice, check_int, check_shape
+from refimpl.core.validate import as_float_array, check_choice, check_int, check_rng, check_shape
+
+__all__ = ["generator_sizes", "discriminator_sizes", "init_network", "check_network", "forward", "backward",
+           "generate", "discriminate", "generator_gradients", "discriminator_gradients"]
 
 SLOPE = 0.2
 """Slope of the leaky ReLU on the negative side (the public code's ``LeakyReLU(0.2)``)."""
 OUTPUTS = ("tanh", "logit")
 DTYPES = ("float32", "float64")
+BACKENDS = ("numpy", "numba")
 
 
 def generator_sizes(latent_dim, hidden, image_dim):
@@ -37,15 +41,30 @@ def discriminator_sizes(image_dim, hidden):
                  (("image_dim", image_dim), ("hidden", hidden), ("hidden", hidden), ("output", 1)))
 
 
+def check_dtype(dtype):
+    """The name (``"float32"`` or ``"float64"``) of ``dtype``, a name or a NumPy dtype, or raise naming it."""
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
+    return check_choice("dtype", name, DTYPES)
+
+
 def init_network(rng, sizes, dtype="float64"):
     r"""PyTorch's default initialisation of ``nn.Linear``: every weight and bias uniform on
     :math:`[-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}}]`.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or int seed
+    sizes : sequence of int ≥ 1, the widths (d_0, …, d_L), L ≥ 1
+    dtype : ``"float32"`` or ``"float64"``
 
     Returns
     -------
     dict ``{"w1": (sizes[1], sizes[0]), "b1": (sizes[1],), …}`` of ``dtype`` arrays
     """
-    dtype = check_choice("dtype", str(np.dtype(dtype)), DTYPES)
+    rng, dtype = check_rng("rng", rng), check_dtype(dtype)
+    if not isinstance(sizes, (tuple, list)) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a sequence of at least 2 layer widths (d_0, ..., d_L); got {sizes!r}")
+    sizes = [check_int(f"sizes[{i}]", d, minimum=1) for i, d in enumerate(sizes)]
     params = {}
     for layer, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
         bound = 1.0 / np.sqrt(d_in)
@@ -72,6 +91,39 @@ def check_network(name, params, sizes):
     return params
 
 
+def check_params(name, params):
+    """The widths (d_0, …, d_L) of ``params`` if it is an MLP's dict of finite floating arrays (``w_l`` (d_l, d_{l-1}),
+    ``b_l`` (d_l,)), else raise naming ``name``."""
+    if not isinstance(params, dict) or not params:
+        raise TypeError(f"{name} must be a dict of parameter arrays {{'w1', 'b1', ...}}; got {type(params).__name__}")
+    n_layers = len(params) // 2
+    expected = {f"{kind}{layer}" for layer in range(1, n_layers + 1) for kind in "wb"}
+    if set(params) != expected:
+        raise ValueError(f"{name} must be a dict with keys {sorted(expected)}; got {sorted(map(str, params))}")
+    for key, array in params.items():
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+            raise TypeError(f"{name}['{key}'] must be a floating NumPy array; got {type(array).__name__}")
+        as_float_array(f"{name}['{key}']", array, ndim=2 if key[0] == "w" else 1, dtype=None)
+    sizes = sizes_of(params)
+    check_network(name, params, sizes)
+    return sizes
+
+
+def check_batch(name, x, width, context):
+    """A non-empty (n, ``width``) finite floating array (float32 kept), or raise naming ``name``."""
+    x = as_float_array(name, x, ndim=2, dtype=None)
+    if len(x) == 0:
+        raise ValueError(f"{name} must hold at least one sample; got shape {x.shape}")
+    return check_shape(name, x, (None, width), described="(n, d)", context=context)
+
+
+def _check_common(params, x, output, backend, name="params", x_name="x"):
+    sizes = check_params(name, params)
+    check_choice("output", output, OUTPUTS)
+    check_choice("backend", backend, BACKENDS)
+    return sizes, check_batch(x_name, x, sizes[0], f"to match {name}['w1'] with d_0 = {sizes[0]}")
+
+
 def forward(params, x, output, backend="numpy"):
     r"""Forward pass :math:`h_l = \mathrm{lrelu}_{0.2}(h_{l-1} W_l^\top + b_l)`, last layer ``output``.
 
@@ -87,6 +139,11 @@ def forward(params, x, output, backend="numpy"):
     out : (n, d_L)
     caches : list, what :func:`backward` needs
     """
+    _, x = _check_common(params, x, output, backend)
+    return _forward(params, x, output, backend)
+
+
+def _forward(params, x, output, backend):
     n_layers = len(params) // 2
     bias_leaky_relu = get_kernel(BIAS_LEAKY_RELU, backend)
     caches, h = [], x
@@ -95,10 +152,10 @@ def forward(params, x, output, backend="numpy"):
         out, pre_activation = bias_leaky_relu(h @ w.T, params[f"b{layer}"], SLOPE)
         caches.append(((h, w), (pre_activation, SLOPE)))
         h = out
-    h, affine_cache = affine_forward(h, params[f"w{n_layers}"], params[f"b{n_layers}"])
+    h, affine_cache = nn.affine_forward(h, params[f"w{n_layers}"], params[f"b{n_layers}"])
     activation_cache = None
     if output == "tanh":
-        h, activation_cache = tanh_forward(h)
+        h, activation_cache = nn.tanh_forward(h)
     caches.append((affine_cache, activation_cache))
     return h, caches
 
@@ -119,6 +176,19 @@ def backward(params, dout, caches, output, *, param_grads=True, input_grad=True,
     grads : dict like ``params`` (None when ``param_grads`` is false)
     dx : (n, d_0), or None when ``input_grad`` is false
     """
+    sizes = check_params("params", params)
+    check_choice("output", output, OUTPUTS)
+    check_choice("backend", backend, BACKENDS)
+    if not isinstance(caches, list) or len(caches) != len(sizes) - 1:
+        raise TypeError(f"caches must be the list of {len(sizes) - 1} caches returned by forward with these params; "
+                        f"got {type(caches).__name__}")
+    n = len(caches[0][0][0])
+    dout = check_shape("dout", as_float_array("dout", dout, ndim=2, dtype=None), (n, sizes[-1]),
+                       described="(n, d_L)", context="to match the forward output")
+    return _backward(params, dout, caches, output, param_grads, input_grad, backend)
+
+
+def _backward(params, dout, caches, output, param_grads, input_grad, backend):
     grads, delta = {}, dout
     leaky_relu_backward = get_kernel(LEAKY_RELU_BACKWARD, backend)
     for layer in range(len(caches), 0, -1):
@@ -126,12 +196,12 @@ def backward(params, dout, caches, output, *, param_grads=True, input_grad=True,
         if layer < len(caches):
             delta = leaky_relu_backward(delta, *activation_cache)
         elif output == "tanh":
-            delta = tanh_backward(delta, activation_cache)
+            delta = nn.tanh_backward(delta, activation_cache)
         if layer == 1 and not input_grad:
             x, _ = affine_cache
             grads["w1"], grads["b1"], delta = delta.T @ x, delta.sum(axis=0), None
         elif param_grads:
-            delta, grads[f"w{layer}"], grads[f"b{layer}"] = affine_backward(delta, affine_cache)
+            delta, grads[f"w{layer}"], grads[f"b{layer}"] = nn.affine_backward(delta, affine_cache)
         else:
             delta = delta @ affine_cache[1]
     return (grads if param_grads else None), delta
@@ -139,12 +209,30 @@ def backward(params, dout, caches, output, *, param_grads=True, input_grad=True,
 
 def generate(generator, z, backend="numpy"):
     """Images G(z) of shape (n, d_L) in (−1, 1) for latent codes ``z`` (n, latent_dim)."""
-    return forward(generator, z, "tanh", backend)[0]
+    _, z = _check_common(generator, z, "tanh", backend, "generator", "z")
+    return _generate(generator, z, backend)
+
+
+def _generate(generator, z, backend):
+    return _forward(generator, z, "tanh", backend)[0]
 
 
 def discriminate(discriminator, x, backend="numpy"):
     """Logits s = D(x) of shape (n,); the probability that x is real is σ(s)."""
-    return forward(discriminator, x, "logit", backend)[0][:, 0]
+    _, x = _check_common(discriminator, x, "logit", backend, "discriminator")
+    _check_discriminator_output(discriminator)
+    return _discriminate(discriminator, x, backend)
+
+
+def _check_discriminator_output(discriminator):
+    last = discriminator[f"w{len(discriminator) // 2}"]
+    if last.shape[0] != 1:
+        raise ValueError(f"discriminator must end in one logit: its last weight must have shape (1, d); "
+                         f"got {last.shape}")
+
+
+def _discriminate(discriminator, x, backend):
+    return _forward(discriminator, x, "logit", backend)[0][:, 0]
 
 
 def generator_gradients(generator, discriminator, z, loss_function, backend="numpy"):
@@ -165,12 +253,27 @@ def generator_gradients(generator, discriminator, z, loss_function, backend="num
     loss : float
     grads : dict like ``generator``
     """
-    fake, generator_caches = forward(generator, z, "tanh", backend)
-    logits, discriminator_caches = forward(discriminator, fake, "logit", backend)
+    sizes, z = _check_common(generator, z, "tanh", backend, "generator", "z")
+    _check_opponent(discriminator, sizes[-1])
+    if not callable(loss_function):
+        raise TypeError(f"loss_function must be a callable logits -> (loss, dlogits); got {type(loss_function).__name__}")
+    return _generator_gradients(generator, discriminator, z, loss_function, backend)
+
+
+def _check_opponent(discriminator, image_dim):
+    sizes = check_params("discriminator", discriminator)
+    _check_discriminator_output(discriminator)
+    if sizes[0] != image_dim:
+        raise ValueError(f"discriminator must take the generator's images of width {image_dim}; "
+                         f"its w1 has shape {discriminator['w1'].shape}")
+
+
+def _generator_gradients(generator, discriminator, z, loss_function, backend):
+    fake, generator_caches = _forward(generator, z, "tanh", backend)
+    logits, discriminator_caches = _forward(discriminator, fake, "logit", backend)
     loss, dlogits = loss_function(logits[:, 0])
-    _, dfake = backward(discriminator, dlogits[:, None], discriminator_caches, "logit", param_grads=False,
-                        backend=backend)
-    grads, _ = backward(generator, dfake, generator_caches, "tanh", input_grad=False, backend=backend)
+    _, dfake = _backward(discriminator, dlogits[:, None], discriminator_caches, "logit", False, True, backend)
+    grads, _ = _backward(generator, dfake, generator_caches, "tanh", True, False, backend)
     return loss, grads
 
 
@@ -193,9 +296,16 @@ def discriminator_gradients(discriminator, real, fake, backend="numpy"):
     loss : float
     grads : dict like ``discriminator``
     """
-    logits, caches = forward(discriminator, np.concatenate([real, fake]), "logit", backend)
+    sizes, real = _check_common(discriminator, real, "logit", backend, "discriminator", "real")
+    _check_discriminator_output(discriminator)
+    fake = check_batch("fake", fake, sizes[0], f"to match real with d_0 = {sizes[0]}")
+    return _discriminator_gradients(discriminator, real, fake, backend)
+
+
+def _discriminator_gradients(discriminator, real, fake, backend):
+    logits, caches = _forward(discriminator, np.concatenate([real, fake]), "logit", backend)
     n = len(real)
-    loss, dreal, dfake = discriminator_loss(logits[:n, 0], logits[n:, 0])
-    grads, _ = backward(discriminator, np.concatenate([dreal, dfake])[:, None], caches, "logit", input_grad=False,
-                        backend=backend)
+    loss, dreal, dfake = _discriminator_loss(logits[:n, 0], logits[n:, 0])
+    grads, _ = _backward(discriminator, np.concatenate([dreal, dfake])[:, None], caches, "logit", True, False,
+                         backend)
     return loss, grads

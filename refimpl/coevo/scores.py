@@ -21,6 +21,9 @@ import scipy.linalg
 
 from refimpl.core.validate import as_float_array, check_int, check_shape
 
+__all__ = ["gaussian_statistics", "frechet_distance", "fid", "class_frequencies", "total_variation", "FeatureScore",
+           "LinearFeatures"]
+
 
 def gaussian_statistics(features):
     """Mean (k,) and covariance (k, k) (unbiased, rows are samples) of ``features`` (n, k), n ≥ 2."""
@@ -47,6 +50,8 @@ def frechet_distance(mean_a, cov_a, mean_b, cov_b):
     """
     mean_a = as_float_array("mean_a", mean_a, ndim=1)
     k = len(mean_a)
+    if k == 0:
+        raise ValueError(f"mean_a must hold at least one feature; got shape {mean_a.shape}")
     mean_b = check_shape("mean_b", as_float_array("mean_b", mean_b, ndim=1), (k,), described="(k,)")
     cov_a = check_shape("cov_a", as_float_array("cov_a", cov_a, ndim=2), (k, k), described="(k, k)")
     cov_b = check_shape("cov_b", as_float_array("cov_b", cov_b, ndim=2), (k, k), described="(k, k)")
@@ -72,8 +77,20 @@ def _square_root(matrix):
 
 
 def fid(real_features, generated_features):
-    """FID between two sets of features (n, k) and (m, k)."""
-    return frechet_distance(*gaussian_statistics(real_features), *gaussian_statistics(generated_features))
+    """FID between two sets of features (n, k) and (m, k), n, m ≥ 2."""
+    real = _statistics("real_features", real_features)
+    k = len(real[0])
+    generated = _statistics("generated_features", generated_features, k)
+    return frechet_distance(*real, *generated)
+
+
+def _statistics(name, features, k=None):
+    """:func:`gaussian_statistics` of ``features`` (n, k), with the errors naming ``name``."""
+    features = check_shape(name, as_float_array(name, features, ndim=2), (None, k), described="(n, k)",
+                           context="" if k is None else f"to match real_features with k = {k}")
+    if len(features) < 2 or features.shape[1] == 0:
+        raise ValueError(f"{name} must hold at least 2 samples of at least one feature; got shape {features.shape}")
+    return gaussian_statistics(features)
 
 
 def class_frequencies(logits, n_classes=10):
@@ -81,13 +98,17 @@ def class_frequencies(logits, n_classes=10):
     n_classes = check_int("n_classes", n_classes, minimum=1)
     logits = check_shape("logits", as_float_array("logits", logits, ndim=2), (None, n_classes),
                          described="(n, n_classes)")
+    if len(logits) == 0:
+        raise ValueError(f"logits must hold at least one sample; got shape {logits.shape}")
     counts = np.bincount(np.argmax(logits, axis=1), minlength=n_classes)
-    return counts / max(len(logits), 1)
+    return counts / len(logits)
 
 
 def total_variation(p, q):
     r"""Total variation distance :math:`\tfrac12\sum_c |p_c - q_c|` of two frequency vectors of one length."""
     p = as_float_array("p", p, ndim=1)
+    if p.size == 0:
+        raise ValueError(f"p must hold at least one frequency; got shape {p.shape}")
     q = check_shape("q", as_float_array("q", q, ndim=1), p.shape, described="(n_classes,)", context="to match p")
     return 0.5 * float(np.abs(p - q).sum())
 
@@ -104,18 +125,28 @@ class FeatureScore:
     """
 
     def __init__(self, features, real_images):
+        if not callable(features):
+            raise TypeError(f"features must be a callable images (n, d) -> (n, k); got {type(features).__name__}")
         self.features = features
-        real_features = self.features(as_float_array("real_images", real_images, ndim=2))
+        real_images = _images("real_images", real_images)
+        self.image_dim = real_images.shape[1]
+        real_features = _statistics_input(self.features(real_images))
         self.real_mean, self.real_cov = gaussian_statistics(real_features)
         self.real_frequencies = class_frequencies(real_features, real_features.shape[1])
 
+    def _features(self, images):
+        images = check_shape("images", _images("images", images), (None, self.image_dim), described="(n, d)",
+                             context=f"to match the real images with d = {self.image_dim}")
+        return check_shape("features(images)", _statistics_input(self.features(images)),
+                           (None, len(self.real_mean)), described="(n, k)", context="to match the real features")
+
     def fid(self, images):
-        """FID of ``images`` (n, d) against the cached real statistics."""
-        return frechet_distance(self.real_mean, self.real_cov, *gaussian_statistics(self.features(images)))
+        """FID of ``images`` (n, d), n ≥ 2, against the cached real statistics."""
+        return frechet_distance(self.real_mean, self.real_cov, *gaussian_statistics(self._features(images)))
 
     def tvd(self, images):
-        """TVD of the predicted classes of ``images`` against those of the real images."""
-        features = self.features(images)
+        """TVD of the predicted classes of ``images`` (n, d) against those of the real images."""
+        features = self._features(images)
         return total_variation(self.real_frequencies, class_frequencies(features, features.shape[1]))
 
     __call__ = fid
@@ -126,6 +157,24 @@ class LinearFeatures:
 
     def __init__(self, matrix):
         self.matrix = as_float_array("matrix", matrix, ndim=2)
+        if 0 in self.matrix.shape:
+            raise ValueError(f"matrix must map d >= 1 inputs to k >= 1 features; got shape {self.matrix.shape}")
 
     def __call__(self, images):
-        return np.asarray(images, dtype=np.float64) @ self.matrix
+        """Features ``images @ matrix`` (n, k) of ``images`` (n, d)."""
+        images = check_shape("images", _images("images", images), (None, len(self.matrix)), described="(n, d)",
+                             context=f"to match matrix of shape {self.matrix.shape}")
+        return images @ self.matrix
+
+
+def _images(name, images):
+    """A non-empty (n, d) finite float64 array of images, or raise naming ``name``."""
+    images = as_float_array(name, images, ndim=2)
+    if images.size == 0:
+        raise ValueError(f"{name} must hold at least one image of at least one pixel; got shape {images.shape}")
+    return images
+
+
+def _statistics_input(features):
+    """What a feature map returned, as a finite (n, k) array (a feature map that fails says so here)."""
+    return as_float_array("features(images)", features, ndim=2)

@@ -15,15 +15,18 @@ ends with the same states as a run that was never stopped.
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from refimpl.coevo.algorithm import check_settings, init_cell
+from refimpl.coevo.algorithm import check_images, check_settings, init_cell
 from refimpl.coevo.checkpoint import load_checkpoint, save_checkpoint
 from refimpl.coevo.executors import make_executor
 from refimpl.coevo.grid import neighbourhoods
-from refimpl.core.validate import as_float_array, check_int, check_shape
+from refimpl.core.validate import check_int
+
+__all__ = ["GridRun", "train_grid"]
 
 HISTORY = ("generator_fitness", "discriminator_fitness", "generator_lr", "discriminator_lr", "mixture_score",
            "mixture_weights")
@@ -39,21 +42,6 @@ class GridRun:
     executor: str
     n_workers: int
     bytes_moved: int
-
-
-def check_images(images, settings):
-    """Training images as a (n, image_dim) array of the settings' dtype with values in [−1, 1]."""
-    images = as_float_array("images", images, ndim=2, dtype=np.dtype(settings.dtype))
-    check_shape("images", images, (None, settings.image_dim), described="(n, image_dim)",
-                context=f"with image_dim = {settings.image_dim}")
-    if images.size and (images.min() < -1 or images.max() > 1):
-        raise ValueError(f"images must lie in [-1, 1] (the generator ends in tanh); got values from "
-                         f"{images.min():.3g} to {images.max():.3g}")
-    needed = max(settings.fitness_samples, settings.batch_size)
-    if len(images) < needed:
-        raise ValueError(f"images must hold at least max(fitness_samples, batch_size) = {needed} images; "
-                         f"got {len(images)}")
-    return images
 
 
 def fingerprint(settings, seed, images):
@@ -102,6 +90,10 @@ def train_grid(settings, images, *, iterations, seed=0, scorer=None, executor="s
     iterations = check_int("iterations", iterations, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=1)
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a path (str or os.PathLike) or None; got {type(checkpoint).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a callable (iteration, states), or None; got {type(callback).__name__}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs the checkpoint path to resume from")
     identity = fingerprint(settings, seed, images)

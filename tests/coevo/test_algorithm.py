@@ -150,3 +150,22 @@ def test_numba_and_numpy_backends_give_the_same_cell_to_the_bit(tiny, images, sc
     states = {b: cell_step(0, 1, _neighbourhood_states(0, replace(tiny, dtype=dtype)), images.astype(dtype), scorer,
                            replace(tiny, dtype=dtype, backend=b), seed=2) for b in ("numpy", "numba")}
     assert_same_state(states["numpy"], states["numba"])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("method, quantity", [("lipizzaner", "discriminator_loss"),
+                                              ("egan", "fitness of the minimax child")])
+def test_a_diverging_cell_stops_naming_the_step_and_the_quantity(tiny, images, backend, method, quantity):
+    # an absurd learning rate overflows float32 in the first Adam step: the next loss is nan
+    settings = replace(tiny, grid_side=1, method=method, learning_rate=1e36, mutation_probability=0.0,
+                       backend=backend)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=f"{quantity} became nan at step 1 of 4"):
+        cell_step(0, 1, [init_cell(0, settings, 0)], images, None, settings, seed=0)
+
+
+def test_cell_step_refuses_bad_data_and_seed_by_name(tiny, images):
+    states = _neighbourhood_states(0, tiny)
+    with pytest.raises(ValueError, match="data must be finite"):
+        cell_step(0, 1, states, np.where(images > 0.9, np.nan, images), None, tiny, seed=0)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        cell_step(0, 1, states, images, None, tiny, seed=-1)

@@ -147,3 +147,18 @@ def test_a_worker_killed_mid_run_changes_nothing(tiny, images, scorer, cluster):
                       scheduler=cluster.scheduler_address, callback=kill_during_the_next_iteration)
     assert killed == [victim]
     _assert_same_run(serial, dask)
+
+
+@pytest.mark.parametrize("address", ["tcp://", "tcp://:8786", "tcp://host:port", "http://host:8786", "host:8786"])
+def test_a_malformed_scheduler_address_is_refused_before_connecting(address):
+    from refimpl.coevo.executors import make_executor
+
+    with pytest.raises(ValueError, match="scheduler must be an address like 'tcp://HOST:8786'"):
+        make_executor("dask", scheduler=address)
+
+
+def test_well_formed_scheduler_addresses_are_accepted_without_connecting():
+    from refimpl.coevo.executors import make_executor
+
+    for address in ("tcp://127.0.0.1:8786", "tls://scheduler.example:8786", "inproc://10.0.0.1/1234/1"):
+        assert make_executor("dask", scheduler=address).scheduler == address
