@@ -26,7 +26,7 @@ from numba import njit
 
 from refimpl.core.backend import get_kernel, register
 from refimpl.core import unchecked as nn
-from refimpl.core.optim import Adam, _check_pair
+from refimpl.core.optim import Adam, check_update
 from refimpl.core.validate import check_choice
 
 __all__ = ["CellAdam"]  # the twins below are registered kernels, called through core.backend
@@ -88,7 +88,7 @@ class CellAdam(Adam):
         if missing:
             raise ValueError(f"grads is missing the parameter(s) {sorted(missing)}")
         for name, param in params.items():
-            _check_pair(name, param, grads[name])
+            check_update(name, param, grads[name])
         self._step(params, grads)
 
     def _step(self, params, grads):

@@ -31,7 +31,7 @@ class Optimizer:
         if missing:
             raise ValueError(f"grads is missing the parameter(s) {sorted(missing)}")
         for name, param in params.items():
-            _check_pair(name, param, grads[name])
+            check_update(name, param, grads[name])
         self.t += 1
         for name, param in params.items():
             param -= self._update(name, param, grads[name])
@@ -55,8 +55,10 @@ class Optimizer:
         return self
 
 
-def _check_pair(name, param, grad):
-    """A parameter must be a real floating array (it is updated in place); its gradient a real array of its
+def check_update(name, param, grad):
+    """Check one (parameter, gradient) pair of an update, as :meth:`Optimizer.step` does for each.
+
+    A parameter must be a real floating array (it is updated in place); its gradient a real array of its
     shape. NaN or inf values are not refused here: the training loops stop on a non-finite loss."""
     if not isinstance(param, np.ndarray) or param.dtype.kind != "f":
         raise TypeError(f"params[{name!r}] must be a floating-point ndarray (updated in place); got "

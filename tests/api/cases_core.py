@@ -212,6 +212,7 @@ EXEMPT = {
        for f in (gradcheck.numerical_gradient, gradcheck.check_gradients, gradcheck.assert_gradients)},
     qualified_name(gradcheck.GradientComparison): "a result record",
     qualified_name(optim.Optimizer): "abstract base: its subclasses and step are probed",
+    qualified_name(optim.check_update): "the check Optimizer.step makes of each pair, probed through step",
     **{qualified_name(getattr(unchecked, name)): "the unchecked twins, by design: see its module docstring"
        for name in unchecked.__all__},
     qualified_name(conv.Workspace): "takes no argument: a holder of buffers that the layers fill",
