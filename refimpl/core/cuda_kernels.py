@@ -24,7 +24,8 @@ Public helpers, reused by the CUDA twins of topics (e.g. :mod:`refimpl.prd.cuda_
 
 - kernels: :func:`relu_kernel`, :func:`mask_kernel`, :func:`residual_kernel`;
 - host functions: :func:`launch`, :func:`matmul`, :func:`hidden_layer`, :func:`backward_to_U`,
-  :func:`to_device`, and for benchmarks :func:`time_device_call`, :func:`copy_bandwidth`.
+  :func:`to_device`, :func:`cupy_or_none`, and for benchmarks :func:`time_device_call`,
+  :func:`copy_bandwidth`, :func:`device_name`.
 """
 
 import functools
@@ -174,6 +175,7 @@ def time_device_call(function, *, repeat=5, min_seconds=0.0):
 
     Each sample records an event, makes enough calls to last ``min_seconds`` (from the first call's time),
     records a second event and waits for it: the time is the device's, not the host's launch loop.
+    Under the CUDA simulator the events carry no time (its numbers are meaningless).
     """
     start, end = cuda.event(), cuda.event()
 
@@ -183,12 +185,18 @@ def time_device_call(function, *, repeat=5, min_seconds=0.0):
             function()
         end.record()
         end.synchronize()
-        return cuda.event_elapsed_time(start, end) / 1e3 / calls
+        return start.elapsed_time(end) / 1e3 / calls  # milliseconds
 
-    first = sample(1)
-    calls = max(1, math.ceil(min_seconds / max(sample(1), 1e-7)))
+    first, estimate = sample(1), sample(1)
+    calls = max(1, math.ceil(min_seconds / estimate)) if estimate > 0 else 1  # the simulator's events say -1
     samples = [sample(calls) for _ in range(repeat)]
     return {"first": first, "best": min(samples), "median": statistics.median(samples)}
+
+
+def device_name():
+    """The current device's name, for benchmark notes (the simulator's included)."""
+    name = getattr(cuda.get_current_device(), "name", "CUDA simulator")
+    return name.decode() if isinstance(name, bytes) else str(name)
 
 
 @cuda.jit
