@@ -149,8 +149,10 @@ def backward_to_U(X, V, dZ, pre_activation, scale):
 
 
 def to_device(*arrays):
-    """Copy each array to the device as contiguous float64."""
-    return [cuda.to_device(np.ascontiguousarray(v, dtype=np.float64)) for v in arrays]
+    """Each array on the device as contiguous float64: host arrays are copied, device arrays passed through
+    (benchmarks keep the inputs resident, as the torch reference does)."""
+    return [v if hasattr(v, "copy_to_host") else cuda.to_device(np.ascontiguousarray(v, dtype=np.float64))
+            for v in arrays]
 
 
 def two_layer_squared_error_gradient_cuda(X, Y, U, V, scale):
