@@ -197,3 +197,15 @@ def test_an_empty_grid_is_refused_before_any_kernel_runs(backend_name, shape):
     with pytest.raises(ValueError, match=rf"u and v must hold at least one cell along each axis; got shape "
                                          rf"{re.escape(str(shape))}"):
         rd.simulate(model, np.ones(shape), np.ones(shape), dt=0.01, steps=3, backend=backend_name)
+
+
+def test_steps_per_pass_fit_the_ring_in_the_cache(monkeypatch):
+    """T is the largest T <= 8 whose ring of 3 rows × (T − 1) steps × 2 fields fits the cache of a thread."""
+    from refimpl.rd import kernels
+
+    assert kernels.cache_bytes_per_thread() >= 2**15  # this machine's, read from /sys, or the fallback
+    monkeypatch.setattr(kernels, "cache_bytes_per_thread", lambda: 2**20)
+    ring_per_step = 3 * 2 * 4096 * 8  # 4096 float64 cells a row: 192 KiB per intermediate step
+    assert kernels.steps_per_pass_for(4096, 8) == 1 + 2**20 // ring_per_step == 6
+    assert kernels.steps_per_pass_for(4096, 4) == kernels.MAX_STEPS_PER_PASS  # float32: 11 would fit, capped
+    assert kernels.steps_per_pass_for(2**20, 8) == 1  # not even one intermediate row fits: one step per sweep
