@@ -4,21 +4,27 @@ the core two-layer squared-error gradient and a training step of core's ConvNet.
 import torch
 
 
-def two_layer_squared_error_gradient(X, Y, U, V, scale):
+def two_layer_squared_error_gradient(X, Y, U, V, scale, device="cpu"):
     """A callable returning ``(loss, dU, dV)`` of ½‖s·σ(X Uᵀ) Vᵀ − Y‖²_F by autograd, on float64 copies.
 
-    The tensors are built once, so that timing the callable measures the forward and backward passes.
+    The tensors are built once, on ``device`` ("cpu" or "cuda"), so that timing the callable measures the
+    forward and backward passes (and, on a GPU, the copy of dU and dV back to host arrays).
     """
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    Ut, Vt = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (U, V))
+    Xt, Yt = torch.from_numpy(X).to(device), torch.from_numpy(Y).to(device)
+    Ut, Vt = (torch.tensor(a, dtype=torch.float64, device=device, requires_grad=True) for a in (U, V))
 
     def gradient():
         Ut.grad = Vt.grad = None
         loss = 0.5 * ((scale * torch.relu(Xt @ Ut.T) @ Vt.T - Yt) ** 2).sum()
         loss.backward()
-        return float(loss.detach()), Ut.grad.numpy(), Vt.grad.numpy()
+        return float(loss.detach()), Ut.grad.cpu().numpy(), Vt.grad.cpu().numpy()
 
     return gradient
+
+
+def cuda_available():
+    """True when torch can run on a CUDA device."""
+    return torch.cuda.is_available()
 
 
 def conv_net_logits(network, tensors, images):

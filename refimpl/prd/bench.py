@@ -83,8 +83,13 @@ def _loop_rows(label, problem, steps, timing_options):
 
 
 @register_bench("prd")
-def bench_prd(quick):
-    """Seconds per gradient and per training loop of ``steps`` Euler steps: numba twin and NumPy reference."""
+def bench_prd(quick, backend="cpu"):
+    """Seconds per gradient and per training loop of ``steps`` Euler steps: numba twin and NumPy reference;
+    with ``backend="cuda"`` the GPU gradients at paper scale (:func:`refimpl.prd.bench_cuda.bench_prd_cuda`)."""
+    if backend == "cuda":
+        from refimpl.prd.bench_cuda import bench_prd_cuda
+
+        return bench_prd_cuda(quick)
     rng = np.random.default_rng(0)
     gradient_timing = dict(repeat=3, min_seconds=0.05) if quick else dict(repeat=7, min_seconds=1.0)
     loop_timing = dict(repeat=2, min_seconds=0.05) if quick else dict(repeat=5, min_seconds=1.0)

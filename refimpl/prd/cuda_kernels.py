@@ -1,9 +1,12 @@
 r"""CUDA twin of the PRD adversarial gradient (``numba.cuda``), imported only when ``backend="cuda"`` is asked for.
 
 Same equations as :mod:`refimpl.prd.kernels`, built from the device helpers of
-:mod:`refimpl.core.cuda_kernels` (products, ReLU, mask; the supervised gradient's CUDA twin is core's,
-``two_layer_squared_error_gradient_cuda``) and one element-wise kernel of the critic's gates.
-Readable rather than tuned (run with ``NUMBA_ENABLE_CUDASIM=1`` on a CPU).
+:mod:`refimpl.core.cuda_kernels` (the supervised gradient's CUDA twin is core's,
+``two_layer_squared_error_gradient_cuda``): the matrix products run on cuBLAS through CuPy when it is
+installed, else on the tiled numba.cuda product (the reasons are in that module's docstring); the
+element-wise passes are fused kernels (ReLU, mask, and one pass over the critic's pre-activations Q that
+writes the gates G and σ(Q)). The column sums da = c·σ(Q)ᵀ1 are one more product, with a column of ones,
+so no atomic adds contend on m_c addresses. Run with ``NUMBA_ENABLE_CUDASIM=1`` on a CPU.
 """
 
 import numpy as np
@@ -15,7 +18,7 @@ from refimpl.core.cuda_kernels import backward_to_U, hidden_layer, launch, matmu
 @cuda.jit
 def _critic_gates(Q, a, critic_scale, G, positive_part):
     """G = c · 1{Q > 0} ⊙ a and σ(Q), element-wise."""
-    p, r = cuda.grid(2)
+    r, p = cuda.grid(2)  # x along a row of Q: consecutive threads, consecutive addresses
     if p < Q.shape[0] and r < Q.shape[1]:
         active = Q[p, r] > 0
         G[p, r] = critic_scale * a[r] if active else 0.0
@@ -36,6 +39,8 @@ def adversarial_gradient_cuda(X, U, V, W, a, scale, critic_scale):
     dZ = matmul(G, W, (n, d_out))
     dV = matmul(dZ, hidden, V.shape, scale, transpose_a=True)
     dU = backward_to_U(X, V, dZ, pre_activation, scale)
-    column_sums = critic_scale * positive_part.copy_to_host().sum(axis=0)  # da; the loss is aᵀ da
+    ones = cuda.to_device(np.ones((n, 1)))
+    column_sums = matmul(positive_part, ones, (m_c, 1), float(critic_scale), transpose_a=True)  # da
+    column_sums = column_sums.copy_to_host()[:, 0]
     return (float(column_sums @ a.copy_to_host()), dU.copy_to_host(), dV.copy_to_host(), dW.copy_to_host(),
             column_sums)

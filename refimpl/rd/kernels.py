@@ -7,11 +7,14 @@ and returns new arrays ``(u, v)`` of the same shape and dtype (the inputs are no
 - ``"numpy"``: :func:`refimpl.rd.model.euler_step` in a loop, the readable definition.
 - ``"numba"``: a fused CPU kernel with temporal blocking. One step of a fused kernel reads u, v and writes
   u', v' (32 B per cell in float64), so on a large grid it waits on memory. This kernel makes
-  ``steps_per_pass`` = T steps in one sweep: each thread owns a slab of rows and moves down it with a
-  wavefront, keeping for each intermediate step only the last three rows it computed (a ring that
-  stays in cache), so the full arrays are read and written once per T steps. Slab edges are recomputed
-  from a halo of T input rows, which costs about T² extra rows per slab.
-- ``"cuda"``: ``numba.cuda``, one thread per cell and one launch per step
+  ``steps_per_pass`` = T steps in one sweep (T from the cache sizes, :func:`steps_per_pass_for`): each
+  thread owns a slab of rows and moves down it with a wavefront, keeping for each intermediate step only
+  the last three rows it computed (a ring that stays in cache), so the full arrays are read and written
+  once per T steps, 32/T B per cell-step. Slab edges are recomputed from a halo of T input rows, which
+  costs about T² extra rows per slab. The bound is then the arithmetic: the row loop compiles to packed
+  AVX-512 code (``<8 x double>`` in ``_update_row.inspect_llvm``; 20 vector adds and 17 multiplies per
+  8 cells, no FMA since fastmath is off, so every T gives the same bits).
+- ``"cuda"``: ``numba.cuda``, a shared-memory tile and several steps per launch
   (:mod:`refimpl.rd.cuda_kernels`, imported only when asked for).
 
 The 1-D case runs through the same kernels as a grid of one row: with one row, the vertical
@@ -26,6 +29,9 @@ one at a time (:func:`raise_at_first_nonfinite_step`) and raises ``FloatingPoint
 first step and the field (u or v) that is not finite.
 """
 
+import functools
+from pathlib import Path
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -35,7 +41,8 @@ from refimpl.core.validate import check_choice, check_finite_step, check_int
 from refimpl.rd.model import BOUNDARIES, _euler_step, check_fields, check_model, check_time_step
 
 KERNEL = "rd_steps"
-STEPS_PER_PASS = 4  # four steps per sweep: the ring of 3 rows × 3 levels × 2 fields stays in L2 at 4096 wide
+MAX_STEPS_PER_PASS = 8  # beyond 8 the recomputed slab edges (~T² rows) grow and, measured at 4096², nothing is won
+CACHE_FALLBACK_BYTES = 2**20  # per thread, when /sys does not say
 PARALLEL_FROM_CELLS = 2**16  # smaller grids run on one thread: waking the others costs more than it saves
 CHECK_EVERY = 32  # steps between two NaN/inf checks on the CPU: one read of the fields (numba: of rows in cache)
 
@@ -79,9 +86,39 @@ def raise_at_first_nonfinite_step(step_once, start, end_fields, done, end, steps
     check_finite_step(end, steps, u=end_fields[0], v=end_fields[1])
 
 
+@functools.lru_cache(maxsize=1)
+def cache_bytes_per_thread():
+    """The cache one numba thread can count on: its core's L2 plus an equal share of the L3, in bytes.
+
+    Read from ``/sys/devices/system/cpu/cpu0/cache/index*/{level,size}`` (Linux);
+    :data:`CACHE_FALLBACK_BYTES` where that is missing.
+    """
+    sizes = {}
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            level, size = (index / "level").read_text().strip(), (index / "size").read_text().strip()
+        except OSError:
+            continue
+        sizes[level] = int(size.rstrip("KMG")) * {"K": 2**10, "M": 2**20, "G": 2**30}.get(size[-1], 1)
+    if "2" not in sizes:
+        return CACHE_FALLBACK_BYTES
+    return sizes["2"] + sizes.get("3", 0) // max(1, numba.config.NUMBA_NUM_THREADS)
+
+
+def steps_per_pass_for(nx, itemsize):
+    """T for rows of ``nx`` cells: the largest T <= :data:`MAX_STEPS_PER_PASS` whose ring of intermediate
+    rows, 3 rows × (T − 1) steps × 2 fields × nx × itemsize bytes, fits in :func:`cache_bytes_per_thread`
+    (at least 1). At 4096 float64 cells a row, L2 = 1 MiB and 16 MiB of L3 per thread: T = 8."""
+    ring_per_step = 3 * 2 * nx * itemsize
+    return int(max(1, min(MAX_STEPS_PER_PASS, 1 + cache_bytes_per_thread() // ring_per_step)))
+
+
 @register(KERNEL, "numba")
-def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER_PASS, slabs=None, buffers=None):
+def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=None, slabs=None, buffers=None):
     """numba twin: ``steps`` steps in sweeps of ``steps_per_pass`` steps (see the module docstring).
+
+    ``steps_per_pass``: T, default :func:`steps_per_pass_for` the row length and dtype. Any T gives the
+    same fields bit for bit.
 
     ``slabs``: bands of rows swept in parallel; default one per numba thread (one below
     :data:`PARALLEL_FROM_CELLS` cells). Any number gives the same fields.
@@ -89,6 +126,8 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
     and dtype for the sweeps to write into (benchmarks allocate them once, outside the timed region);
     the returned fields are then views of one pair.
     """
+    if steps_per_pass is None:
+        steps_per_pass = steps_per_pass_for(u.shape[-1], u.itemsize)
     steps_per_pass = check_int("steps_per_pass", steps_per_pass, minimum=1)
     if slabs is not None:
         slabs = check_int("slabs", slabs, minimum=1)
@@ -99,6 +138,7 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
     coefficients = model.coefficients.astype(dtype)
     scale = dtype(dt / (h * h))
     d_u, d_v = dtype(model.D_u) * scale, dtype(model.D_v) * scale  # as euler_step: dt · (D / h²)
+    four = dtype(4)  # in the fields' dtype: a literal 4.0 in the kernel would promote float32 to float64
     threads = numba.get_num_threads()
     if slabs is None:
         slabs = threads if u.size >= PARALLEL_FROM_CELLS else 1
@@ -111,7 +151,7 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
 
     def step_once(a, b):  # unchecked, for the replay
         out = np.empty_like(a), np.empty_like(b)
-        _sweep(a, b, *out, coefficients, d_u, d_v, dtype(dt), periodic, 1, slabs, False, nonfinite)
+        _sweep(a, b, *out, coefficients, d_u, d_v, dtype(dt), four, periodic, 1, slabs, False, nonfinite)
         return out
 
     with numba_threads(slabs), np.errstate(over="ignore", invalid="ignore"):  # NUMBA_DISABLE_JIT=1: as numpy
@@ -121,7 +161,8 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
             sweep_in, (u, v) = (u, v), buffers[index % 2]
             levels = min(steps_per_pass, steps - first_step)
             check = (index + 1) % checked_every == 0 or first_step + levels == steps
-            _sweep(*sweep_in, u, v, coefficients, d_u, d_v, dtype(dt), periodic, levels, slabs, check, nonfinite)
+            _sweep(*sweep_in, u, v, coefficients, d_u, d_v, dtype(dt), four, periodic, levels, slabs, check,
+                   nonfinite)
             if nonfinite.any():
                 start = rd_steps_numba(model, *initial, dt, checked, h, boundary, steps_per_pass, slabs)
                 raise_at_first_nonfinite_step(step_once, start, (u, v), checked, first_step + levels, steps)
@@ -130,7 +171,7 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=STEPS_PER
 
 
 @njit(cache=True, parallel=True)
-def _sweep(u, v, u_out, v_out, coefficients, d_u, d_v, dt, periodic, levels, slabs, check, nonfinite):
+def _sweep(u, v, u_out, v_out, coefficients, d_u, d_v, dt, four, periodic, levels, slabs, check, nonfinite):
     """``levels`` steps from (u, v) into (u_out, v_out), one slab of rows per thread. With ``check``,
     ``nonfinite[0, slab]`` (``[1, slab]``) is set when a row of u_out (v_out) the slab wrote holds NaN or inf."""
     ny, nx = u.shape
@@ -163,7 +204,7 @@ def _sweep(u, v, u_out, v_out, coefficients, d_u, d_v, dt, periodic, levels, sla
                 else:
                     target_u, target_v, t = ring_u[level - 1], ring_v[level - 1], row % 3
                 _update_row(source_u[a], source_u[c], source_u[b], source_v[a], source_v[c], source_v[b],
-                            target_u[t], target_v[t], coefficients, d_u, d_v, dt, periodic)
+                            target_u[t], target_v[t], coefficients, d_u, d_v, dt, four, periodic)
                 if check and level == levels:  # each output row of the slab once, while it is in cache
                     nonfinite[0, slab] |= _count_nonfinite(target_u[t]) > 0
                     nonfinite[1, slab] |= _count_nonfinite(target_v[t]) > 0
@@ -180,7 +221,7 @@ def _count_nonfinite(row):
 
 
 @njit(cache=True)
-def _update_row(u_above, u_row, u_below, v_above, v_row, v_below, u_new, v_new, coefficients, d_u, d_v, dt,
+def _update_row(u_above, u_row, u_below, v_above, v_row, v_below, u_new, v_new, coefficients, d_u, d_v, dt, four,
                 periodic):
     """One Euler step of one row: u_new[i] = u[i] + d_u · (5-point sum) + dt · f(u[i], v[i]), same for v."""
     nx = u_row.shape[0]
@@ -196,19 +237,20 @@ def _update_row(u_above, u_row, u_below, v_above, v_row, v_below, u_new, v_new, 
         else:
             left, right = max(left, 0), min(right, nx - 1)
         _update_cell(i, left, right, u_above, u_row, u_below, v_above, v_row, v_below, u_new, v_new,
-                     f0, fu, fv, fuuv, fuvv, g0, gu, gv, guuv, guvv, d_u, d_v, dt)
+                     f0, fu, fv, fuuv, fuvv, g0, gu, gv, guuv, guvv, d_u, d_v, dt, four)
     for i in range(1, nx - 1):
         _update_cell(i, i - 1, i + 1, u_above, u_row, u_below, v_above, v_row, v_below, u_new, v_new,
-                     f0, fu, fv, fuuv, fuvv, g0, gu, gv, guuv, guvv, d_u, d_v, dt)
+                     f0, fu, fv, fuuv, fuvv, g0, gu, gv, guuv, guvv, d_u, d_v, dt, four)
 
 
 @njit(cache=True, inline="always")
 def _update_cell(i, left, right, u_above, u_row, u_below, v_above, v_row, v_below, u_new, v_new,
-                 f0, fu, fv, fuuv, fuvv, g0, gu, gv, guuv, guvv, d_u, d_v, dt):
+                 f0, fu, fv, fuuv, fuvv, g0, gu, gv, guuv, guvv, d_u, d_v, dt, four):
     u, v = u_row[i], v_row[i]
-    # 4u written as (u + u) + (u + u): exact, and no integer literal that would promote float32 to float64
-    lap_u = u_above[i] + u_below[i] + u_row[left] + u_row[right] - ((u + u) + (u + u))
-    lap_v = v_above[i] + v_below[i] + v_row[left] + v_row[right] - ((v + v) + (v + v))
+    # 4u as one multiplication: exact, and equal to the other twins' (u + u) + (u + u) for every u (inf
+    # included) while it takes one vector multiply instead of two adds, the operation that bounds this loop
+    lap_u = u_above[i] + u_below[i] + u_row[left] + u_row[right] - four * u
+    lap_v = v_above[i] + v_below[i] + v_row[left] + v_row[right] - four * v
     uv = u * v
     f = f0 + fu * u + fv * v + (fuuv * u + fuvv * v) * uv
     g = g0 + gu * u + gv * v + (guuv * u + guvv * v) * uv

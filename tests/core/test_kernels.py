@@ -83,13 +83,36 @@ def test_cuda_twin_equals_numpy_reference_in_one_block(rng, n, d_in, m, d_out):
                 two_layer_squared_error_gradient(X, Y, U, V, 0.3, backend="numpy"))
 
 
+@pytest.fixture
+def small_device_blocks(monkeypatch):
+    """Blocks of 4 × 4 threads and product tiles of 4: small shapes then span several blocks per side."""
+    from refimpl.core import cuda_kernels
+
+    monkeypatch.setattr(cuda_kernels, "BLOCK", (4, 4))
+    monkeypatch.setattr(cuda_kernels, "GEMM_TILE", 4)
+
+
 @pytest.mark.cuda
 @requires_cuda
 @pytest.mark.parametrize("n, d_in, m, d_out", [(19, 11, 13, 9), (9, 17, 25, 1)])
-def test_cuda_twin_on_a_grid_of_several_blocks(rng, n, d_in, m, d_out):
-    """Odd shapes larger than one 8×8 block: every kernel's bounds checks and block offsets are exercised
-    (the (n, m), (n, d_out), (d_out, m) and (m, d_in) grids each span 2 to 4 blocks per side)."""
+def test_cuda_twin_on_a_grid_of_several_blocks(rng, small_device_blocks, n, d_in, m, d_out):
+    """Odd shapes over 4 × 4 blocks and product tiles: every kernel's bounds checks, block offsets and the
+    zero padding of partial tiles are exercised (each grid spans 1 to 7 blocks per side, inner dimensions
+    of 1 to 25 cover one to seven tiles)."""
     X, Y = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
     U, V = rng.standard_normal((m, d_in)), rng.standard_normal((d_out, m))
     assert_same(two_layer_squared_error_gradient(X, Y, U, V, 0.7, backend="cuda"),
                 two_layer_squared_error_gradient(X, Y, U, V, 0.7, backend="numpy"))
+
+
+@pytest.mark.cuda
+@requires_cuda
+@pytest.mark.parametrize("transpose_a, transpose_b", [(False, False), (True, False), (False, True), (True, True)])
+def test_tiled_product_matches_numpy_for_every_transpose(rng, small_device_blocks, transpose_a, transpose_b):
+    from refimpl.core import cuda_kernels
+
+    left, right = rng.standard_normal((7, 9)), rng.standard_normal((9, 6))
+    A = left.T.copy() if transpose_a else left
+    B = right.T.copy() if transpose_b else right
+    product = cuda_kernels.matmul(*cuda_kernels.to_device(A, B), (7, 6), 0.5, transpose_a, transpose_b)
+    np.testing.assert_allclose(product.copy_to_host(), 0.5 * left @ right, rtol=1e-13, atol=1e-13)

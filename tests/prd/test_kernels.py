@@ -44,10 +44,15 @@ def test_cuda_twin_of_the_adversarial_gradient_agrees_with_the_numpy_reference(p
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1")
-def test_cuda_adversarial_twin_on_a_grid_of_several_blocks(rng):
-    """Shapes larger than one 8×8 block exercise the bounds checks of every kernel."""
-    X = model.normalise_inputs(rng.standard_normal((9, 2)))
-    U, V = model.init_generator(rng, 2, 1, 3)
-    W, a = model.init_critic(rng, 1, 10)
+def test_cuda_adversarial_twin_on_a_grid_of_several_blocks(rng, monkeypatch):
+    """Over 4 × 4 blocks and product tiles, odd shapes span several blocks per side in every kernel (the
+    critic's (n, m_c) = (9, 10) gates 3 × 3, the column sums an inner dimension of 9: three tiles)."""
+    from refimpl.core import cuda_kernels
+
+    monkeypatch.setattr(cuda_kernels, "BLOCK", (4, 4))
+    monkeypatch.setattr(cuda_kernels, "GEMM_TILE", 4)
+    X = model.normalise_inputs(rng.standard_normal((9, 6)))
+    U, V = model.init_generator(rng, 6, 3, 11)
+    W, a = model.init_critic(rng, 3, 10)
     assert_same(model.adversarial_gradient(X, U, V, W, a, backend="cuda"),
                 model.adversarial_gradient(X, U, V, W, a, backend="numpy"), rtol=1e-11)

@@ -84,25 +84,36 @@ def test_temporal_blocking_is_bit_identical_to_one_step_per_sweep(name, shape, b
     assert all(a.dtype == dtype for a in blocked)
 
 
-# (shape, dtype, boundary): one CUDA block is 16 × 16 threads, so the last four span 2 × 3, 3 × 2, 1 × 3
-# and 2 × 2 blocks with partly filled edge blocks (odd sizes); the simulator is slow, hence few small steps
-CUDA_CASES = [((6, 5), np.float64, "periodic"), ((6, 5), np.float64, "neumann"), ((5, 7), np.float32, "periodic"),
-              ((5, 7), np.float32, "neumann"), ((9,), np.float64, "periodic"), ((9,), np.float64, "neumann"),
-              ((37, 21), np.float64, "periodic"), ((19, 35), np.float32, "neumann"), ((45,), np.float64, "neumann"),
-              ((17, 17), np.float64, "neumann")]
+# (shape, dtype, boundary): with blocks of 16 × 4 threads, each owning a tile of 8 rows × 16 columns, 37 × 21
+# spans 2 × 5 tiles, 21 × 37 3 × 3 and 13 × 19 2 × 2, partly filled at the edges (odd sizes); 5 × 7 is smaller
+# than one tile and than its halo; 45 cells in 1-D span one block of 256 threads. The simulator is slow.
+CUDA_CASES = [((37, 21), np.float64, "periodic"), ((21, 37), np.float32, "neumann"),
+              ((13, 19), np.float64, "neumann"), ((13, 19), np.float32, "periodic"),
+              ((5, 7), np.float64, "periodic"), ((45,), np.float64, "neumann"), ((45,), np.float32, "periodic")]
+CUDA_STEPS = 5  # not a multiple of 2 or 4: every blocked run ends on a shorter launch
 
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1")
 @pytest.mark.parametrize("shape, dtype, boundary", CUDA_CASES)
-def test_cuda_twin_matches_numpy_reference(shape, dtype, boundary):
-    model, steps = MODELS["gray_scott"], 6
+def test_cuda_twin_steps_per_launch_are_bit_identical_and_match_numpy(shape, dtype, boundary):
+    """T = 2 and 4 steps per launch (the halo recomputed in shared memory), and the default blocks, give the
+    fields of one step per launch bit for bit; those agree with the NumPy reference to rounding."""
+    from refimpl.rd.cuda_kernels import rd_steps_cuda
+
+    model = MODELS["gray_scott"]
     u, v = _start(model, shape, 7, dtype)
-    reference = rd.simulate(model, u, v, dt=1.0, steps=steps, boundary=boundary, backend="numpy")
-    on_device = rd.simulate(model, u, v, dt=1.0, steps=steps, boundary=boundary, backend="cuda")
-    assert all(a.dtype == dtype and a.shape == shape for a in on_device)
-    assert _max_difference(reference, on_device) <= _tolerance(dtype, steps, reference)
-    assert _max_difference(reference, (u, v)) > 1e-3
+    reference = rd.simulate(model, u, v, dt=1.0, steps=CUDA_STEPS, boundary=boundary, backend="numpy")
+    one_step = rd_steps_cuda(model, u, v, 1.0, CUDA_STEPS, 1.0, boundary, steps_per_launch=1, threads=(16, 4))
+    assert all(a.dtype == dtype and a.shape == shape for a in one_step)
+    assert _max_difference(reference, one_step) <= _tolerance(dtype, CUDA_STEPS, reference)
+    assert _max_difference(reference, (u, v)) > 1e-3  # the fields did move
+    for steps_per_launch in (2, 4):
+        blocked = rd_steps_cuda(model, u, v, 1.0, CUDA_STEPS, 1.0, boundary, steps_per_launch=steps_per_launch,
+                                threads=(16, 4))
+        assert all(np.array_equal(a, b) for a, b in zip(one_step, blocked)), f"T = {steps_per_launch}"
+    default = rd.simulate(model, u, v, dt=1.0, steps=CUDA_STEPS, boundary=boundary, backend="cuda")
+    assert all(np.array_equal(a, b) for a, b in zip(one_step, default))
 
 
 @pytest.mark.parametrize("keyword, value", [("slabs", 0), ("slabs", -2), ("steps_per_pass", 0)])
@@ -186,3 +197,15 @@ def test_an_empty_grid_is_refused_before_any_kernel_runs(backend_name, shape):
     with pytest.raises(ValueError, match=rf"u and v must hold at least one cell along each axis; got shape "
                                          rf"{re.escape(str(shape))}"):
         rd.simulate(model, np.ones(shape), np.ones(shape), dt=0.01, steps=3, backend=backend_name)
+
+
+def test_steps_per_pass_fit_the_ring_in_the_cache(monkeypatch):
+    """T is the largest T <= 8 whose ring of 3 rows × (T − 1) steps × 2 fields fits the cache of a thread."""
+    from refimpl.rd import kernels
+
+    assert kernels.cache_bytes_per_thread() >= 2**15  # this machine's, read from /sys, or the fallback
+    monkeypatch.setattr(kernels, "cache_bytes_per_thread", lambda: 2**20)
+    ring_per_step = 3 * 2 * 4096 * 8  # 4096 float64 cells a row: 192 KiB per intermediate step
+    assert kernels.steps_per_pass_for(4096, 8) == 1 + 2**20 // ring_per_step == 6
+    assert kernels.steps_per_pass_for(4096, 4) == kernels.MAX_STEPS_PER_PASS  # float32: 11 would fit, capped
+    assert kernels.steps_per_pass_for(2**20, 8) == 1  # not even one intermediate row fits: one step per sweep
