@@ -28,7 +28,8 @@ from refimpl.bench import add_speedups, benches, format_table
 from refimpl.core.validate import check_int
 from refimpl.crosscheck import command as crosscheck_command, vectors
 from refimpl.experiments import (REPORT_FILE, StopSignals, atomic_write, check_mnist_dir, claim_rows, experiments,
-                                 get_experiment, output_folder, run_experiment, versions, write_report)
+                                 get_experiment, output_folder, override_settings, run_experiment, versions,
+                                 write_report)
 
 FULL_OUT, QUICK_OUT = Path("figures"), Path("figures/quick")
 BENCH_OUT, BENCH_QUICK_OUT = Path("benchmarks"), Path("benchmarks/quick")
@@ -80,6 +81,9 @@ def _parser():
 
     run = commands.add_parser("run", help="run one experiment")
     run.add_argument("name", help="experiment name (see `refimpl list`)")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                     help="override one field of the settings, e.g. --set scheduler=tcp://HOST:8786 for coevo "
+                          "on a running Dask cluster (repeatable)")
     _add_run_options(run)
     run.set_defaults(handler=_run)
 
@@ -147,8 +151,13 @@ def _run_one(name, args):
     start = time.perf_counter()
     print(f"{name}: running ({'quick' if args.quick else 'full'} settings, seed {args.seed})", file=sys.stderr,
           flush=True)
+    settings = None
+    if getattr(args, "set", None):
+        experiment = get_experiment(name)
+        settings = override_settings(experiment.quick if args.quick else experiment.full, args.set)
     document = run_experiment(name, quick=args.quick, seed=args.seed, out_dir=_run_out(args),
-                              mnist_dir=args.mnist_dir, progress=False if args.no_progress else None)
+                              mnist_dir=args.mnist_dir, progress=False if args.no_progress else None,
+                              settings=settings)
     print(f"{name}: done in {time.perf_counter() - start:.1f} s -> {_run_out(args) / name}")
     return document
 

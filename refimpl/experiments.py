@@ -339,6 +339,38 @@ def run_experiment(name, *, quick=False, seed=0, out_dir="figures", mnist_dir=No
     return json.loads((target / RESULTS_FILE).read_text())
 
 
+def override_settings(settings, assignments):
+    """A copy of the frozen ``settings`` with ``assignments`` (``["key=value", ...]``) applied.
+
+    Each value is converted to the type of the field's current value (int, float, bool, str; a field whose
+    value is None takes the string). Raises ``ValueError`` naming an unknown field or a value that does not
+    convert, with the fields there are.
+    """
+    fields = {field.name: getattr(settings, field.name) for field in dataclasses.fields(settings)}
+    changes = {}
+    for assignment in assignments:
+        key, equals, text = assignment.partition("=")
+        if not equals or key not in fields:
+            raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with KEY one of {', '.join(fields)}")
+        changes[key] = _convert(key, text, fields[key])
+    return dataclasses.replace(settings, **changes)
+
+
+def _convert(key, text, current):
+    if current is None or isinstance(current, str):
+        return text
+    if isinstance(current, bool):
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"--set {key}={text!r}: expected true or false")
+        return text.lower() == "true"
+    if isinstance(current, (int, float)):
+        try:
+            return type(current)(text)
+        except ValueError:
+            raise ValueError(f"--set {key}={text!r}: expected a value of type {type(current).__name__}") from None
+    raise ValueError(f"--set {key}: a field of type {type(current).__name__} cannot be set from the command line")
+
+
 def check_mnist_dir(mnist_dir):
     """Check ``mnist_dir`` (or ``$REFIMPL_MNIST_DIR`` when it is None) names a folder with the four IDX files.
 

@@ -207,3 +207,13 @@ def test_sigterm_during_a_benchmark_is_one_line_and_exit_status_143(tmp_path, mo
     assert capsys.readouterr().err.splitlines()[-1] == \
         f"refimpl: interrupted; nothing was written to {tmp_path / 'out' / 'terminated.json'}"
     assert not (tmp_path / "out").exists() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_set_overrides_one_settings_field_and_refuses_unknown_ones(tmp_path, capsys):
+    assert main(["run", "core", "--quick", "--no-progress", "--out", str(tmp_path), "--set", "steps=7"]) == 0
+    assert json.loads((tmp_path / "core" / "results.json").read_text())["settings"]["steps"] == 7
+    capsys.readouterr()
+    assert main(["run", "core", "--quick", "--out", str(tmp_path), "--set", "nope=1"]) == 1
+    assert "--set 'nope=1': expected KEY=VALUE with KEY one of steps" in capsys.readouterr().err
+    assert main(["run", "core", "--quick", "--out", str(tmp_path), "--set", "steps=x"]) == 1
+    assert "expected a value of type int" in capsys.readouterr().err
