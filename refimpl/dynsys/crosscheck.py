@@ -13,7 +13,7 @@ import numpy as np
 from refimpl.crosscheck.lazy import F, jnn, jnp, torch
 from refimpl.crosscheck.registry import Case, dims, labels, register, scalar, uniform, until_off_kinks
 from refimpl.dynsys import RK_TABLEAUS, gradient_field, lipschitz_network, multiclass_hinge, sphere_field, theory
-from refimpl.dynsys.model import ACTIVATIONS, LAYER_KINDS, LAYER_PARAMS, SLOPE
+from refimpl.dynsys.model import ACTIVATIONS, LAYER_KINDS, LAYER_PARAMS, SLOPE, layer_param_shapes
 from refimpl.dynsys.splitting import gradient_field_vjp, sphere_field_vjp
 from refimpl.dynsys.training import margin_input_gradient
 
@@ -85,20 +85,6 @@ LAYERS = {
 }
 
 
-def param_shapes(kind, d, m):
-    """Parameter shapes of a layer of ``kind`` on width d (even for the split layers), hidden width m."""
-    k = d // 2
-    return {
-        "linear": {"W": (m, d), "b": (m,)},
-        "resnet": {"A": (m, d), "B": (d, m), "b": (m,)},
-        "contractive": {"A": (d, d), "b": (d,)},
-        "expansive": {"W": (d, d), "v": (d,)},
-        "volume_preserving": {"A": (k, k), "a": (k,), "B": (k, k), "b": (k,)},
-        "hamiltonian": {"K": (m, k), "a": (m,), "U": (m, k), "b": (m,)},
-        "mass_rk": {"U": (d * d, d), "u": (d * d,)},
-    }[kind]
-
-
 def _preactivations(cache):
     """Every pre-activation (a cache entry whose key starts with "z"), nested caches included."""
     if isinstance(cache, dict):
@@ -116,7 +102,7 @@ def _layer_inputs(kind, config):
         n, half, m = dims(rng, 3, 1, 3)
         # the split layers need an even width; the mass field (M − Mᵀ)1 vanishes identically at d = 1
         d = 2 * half if kind in ("volume_preserving", "hamiltonian") else dims(rng, 1, 1 + (kind == "mass_rk"), 3)[0]
-        params = {name: uniform(rng, shape, 1.0) for name, shape in param_shapes(kind, d, m).items()}
+        params = {name: uniform(rng, shape, 1.0) for name, shape in layer_param_shapes(kind, d, m).items()}
         step = {} if kind == "linear" else {"h": scalar(rng, 0.05, 1.0)}
         width = m if kind == "linear" else d
         return {"x": uniform(rng, (n, d), 2.0), **params, **step, "dout": uniform(rng, (n, width), 1.0)}
@@ -160,7 +146,7 @@ def _layer_variants():
 
 for _name, _kind, _config in _layer_variants():
     register(Case(_name, TOPIC, LAYERS[_kind][0], _layer_inputs(_kind, _config), _layer(_kind, _config),
-                  ("x", *param_shapes(_kind, 2, 1)),
+                  ("x", *layer_param_shapes(_kind, 2, 1)),
                   {framework: _layer_reference(_kind, _config, ops) for framework, ops in OPS.items()},
                   cotangent="dout"))
 

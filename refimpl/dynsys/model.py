@@ -333,6 +333,15 @@ LAYER_SHAPES = {  # the array arguments of each forward pass after x, in order (
     "mass_rk": {"U": ("dd", "d"), "u": ("dd",)},
 }
 LAYER_PARAMS = {kind: tuple(shapes) for kind, shapes in LAYER_SHAPES.items()}
+
+
+def layer_param_shapes(kind, d, m):
+    """The parameter shapes of a layer of ``kind`` on a state of width ``d`` (even for the split layers:
+    k = d/2) with hidden width ``m``, from :data:`LAYER_SHAPES`."""
+    kind = check_choice("kind", kind, tuple(LAYER_SHAPES))
+    d, m = check_int("d", d, minimum=1), check_int("m", m, minimum=1)
+    sizes = {"d": d, "m": m, "k": d // 2, "dd": d * d}
+    return {name: tuple(sizes[axis] for axis in axes) for name, axes in LAYER_SHAPES[kind].items()}
 LAYER_CONFIG = {  # the fixed settings each kind accepts (h is required by every kind but linear)
     "linear": (), "resnet": ("h", "activation_name"), "contractive": ("h", "activation_name"),
     "expansive": ("h", "activation_name"), "volume_preserving": ("h", "activation_name"),

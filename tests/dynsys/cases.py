@@ -4,22 +4,8 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from refimpl.dynsys.model import LAYER_KINDS, LAYER_PARAMS, RK_TABLEAUS
+from refimpl.dynsys.model import LAYER_KINDS, LAYER_PARAMS, RK_TABLEAUS, layer_param_shapes
 from tests.helpers import arrays, floats, off_kinks
-
-
-def param_shapes(kind, d, m):
-    """Parameter shapes of a layer of ``kind`` acting on width d (even for split layers), hidden width m."""
-    k = d // 2
-    return {
-        "linear": {"W": (m, d), "b": (m,)},
-        "resnet": {"A": (m, d), "B": (d, m), "b": (m,)},
-        "contractive": {"A": (d, d), "b": (d,)},
-        "expansive": {"W": (d, d), "v": (d,)},
-        "volume_preserving": {"A": (k, k), "a": (k,), "B": (k, k), "b": (k,)},
-        "hamiltonian": {"K": (m, k), "a": (m,), "U": (m, k), "b": (m,)},
-        "mass_rk": {"U": (d * d, d), "u": (d * d,)},
-    }[kind]
 
 
 def output_width(kind, d, m):
@@ -32,7 +18,7 @@ def layer_cases(draw, kinds=tuple(sorted(LAYER_KINDS)), activations=("leaky_relu
     kind = draw(st.sampled_from(kinds))
     n, k, m = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
     d = 2 * k if kind in ("volume_preserving", "hamiltonian") else draw(st.integers(1, 3))
-    params = {name: draw(arrays(shape, -1.0, 1.0)) for name, shape in param_shapes(kind, d, m).items()}
+    params = {name: draw(arrays(shape, -1.0, 1.0)) for name, shape in layer_param_shapes(kind, d, m).items()}
     config = {}
     if kind != "linear":
         config = {"h": draw(floats(0.05, 1.0)), "activation_name": draw(st.sampled_from(activations))}
