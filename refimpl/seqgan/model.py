@@ -158,10 +158,23 @@ def _zero_state(params, n):
     return np.zeros((n, H), params["U"].dtype), np.zeros((n, H), params["U"].dtype)
 
 
-def _logits(params, states):
-    """Output logits (T n, V) of the hidden states (T + 1, n, H), initial state excluded."""
+def _logits(params, states, workspace=None):
+    """Output logits (T n, V) of the hidden states (T + 1, n, H), initial state excluded.
+
+    With a ``workspace`` dict the (T n, V) array is kept there and reused by the next call of the same shape:
+    at V = 5000 a fresh array per batch costs more in page faults than the product that fills it.
+    """
     hidden = states["h"][1:]
-    return hidden.reshape(-1, hidden.shape[-1]) @ params["Wo"] + params["bo"]
+    hidden = hidden.reshape(-1, hidden.shape[-1])
+    shape, dtype = (len(hidden), params["Wo"].shape[1]), params["Wo"].dtype
+    out = None if workspace is None else workspace.get("logits")
+    if out is None or out.shape != shape or out.dtype != dtype:
+        out = np.empty(shape, dtype)
+        if workspace is not None:
+            workspace["logits"] = out
+    np.matmul(hidden, params["Wo"], out=out)
+    out += params["bo"]
+    return out
 
 
 def softmax_nll_(logits, targets, weights):
@@ -170,19 +183,19 @@ def softmax_nll_(logits, targets, weights):
     .. math:: \ell_r = \log\textstyle\sum_v e^{a_{rv}} - a_{r y_r}, \qquad
               \frac{\partial L}{\partial a_{rv}} = w_r\,(p_{rv} - [v = y_r]) \ \text{for } L = \sum_r w_r \ell_r
 
-    logits (N, V), overwritten; targets (N,) int; weights (N,) or None (no gradient: the probabilities are
-    left in ``logits``). Returns the NLL (N,). In place because at V = 5000 every pass over (N, V) counts.
+    logits (N, V), overwritten (with the gradient; without ``weights`` with scratch values); targets (N,) int;
+    weights (N,) or None (no gradient). Returns the NLL (N,). In place because at V = 5000 every pass over
+    (N, V) counts.
     """
     rows = np.arange(len(targets))
     logits -= logits.max(axis=1, keepdims=True)
     target_logit = logits[rows, targets]
     np.exp(logits, out=logits)
     total = logits.sum(axis=1)
-    logits /= total[:, None]
     nll = np.log(total) - target_logit
     if weights is not None:
-        logits[rows, targets] -= 1.0
-        logits *= weights[:, None]
+        logits *= (weights / total)[:, None]
+        logits[rows, targets] -= weights
     return nll
 
 
@@ -208,7 +221,7 @@ def _backward(params, states, dlogits, gates_backward):
     return grads
 
 
-def weighted_nll_and_gradients(params, tokens, weights, *, backend="numba"):
+def weighted_nll_and_gradients(params, tokens, weights, *, backend="numba", workspace=None):
     r"""Loss :math:`L = \sum_{n,t} w_{nt}\,(-\log p(y_{nt} \mid y_{n,<t}))` (teacher forced) and ∂L/∂params.
 
     Parameters
@@ -217,6 +230,7 @@ def weighted_nll_and_gradients(params, tokens, weights, *, backend="numba"):
     tokens : (n, T) int, the sequences y
     weights : (n, T) float, the per-token weights w
     backend : "numpy" or "numba", for the gate pass
+    workspace : dict, optional, keeps the (nT, V) logits buffer for the next call (a training loop passes one)
 
     Returns
     -------
@@ -227,28 +241,28 @@ def weighted_nll_and_gradients(params, tokens, weights, *, backend="numba"):
     tokens = check_tokens("tokens", tokens, V)
     weights = check_shape("weights", as_float_array("weights", weights, ndim=2), tokens.shape,
                           described="(n, T)", context="to match tokens")
-    return _weighted_nll_and_gradients(params, tokens, weights, backend)
+    return _weighted_nll_and_gradients(params, tokens, weights, backend, workspace)
 
 
-def _weighted_nll_and_gradients(params, tokens, weights, backend):
+def _weighted_nll_and_gradients(params, tokens, weights, backend, workspace=None):
     gates_forward, gates_backward = gate_kernels(backend)
     states = _recurrence(params, _inputs(tokens), *_zero_state(params, len(tokens)), gates_forward)
-    dlogits = _logits(params, states)
+    dlogits = _logits(params, states, workspace)
     time_major_weights = weights.T.reshape(-1).astype(dlogits.dtype)
     nll = softmax_nll_(dlogits, tokens.T.reshape(-1), time_major_weights)
     loss = float(np.dot(nll.astype(np.float64), time_major_weights))
     return loss, _backward(params, states, dlogits, gates_backward)
 
 
-def mean_nll_and_gradients(params, tokens, *, backend="numba"):
+def mean_nll_and_gradients(params, tokens, *, backend="numba", workspace=None):
     r"""MLE loss, the mean per-token NLL :math:`\frac{1}{nT}\sum_{n,t} -\log p(y_{nt} \mid y_{n,<t})`, and its gradients."""
     V, _, _ = check_lstm(params)
     tokens = check_tokens("tokens", tokens, V)
     weights = np.full(tokens.shape, 1.0 / tokens.size)
-    return _weighted_nll_and_gradients(params, tokens, weights, backend)
+    return _weighted_nll_and_gradients(params, tokens, weights, backend, workspace)
 
 
-def policy_gradient_loss_and_gradients(params, tokens, rewards, *, baseline="none", backend="numba"):
+def policy_gradient_loss_and_gradients(params, tokens, rewards, *, baseline="none", backend="numba", workspace=None):
     r"""SeqGAN's generator loss :math:`L = -\sum_{n,t} \log p(y_{nt} \mid y_{n,<t})\,(r_{nt} - \bar r_t)` and its gradients.
 
     Parameters
@@ -264,20 +278,20 @@ def policy_gradient_loss_and_gradients(params, tokens, rewards, *, baseline="non
                           described="(n, T)", context="to match tokens")
     if check_choice("baseline", baseline, ("none", "mean")) == "mean":
         rewards = rewards - rewards.mean(axis=0)
-    return _weighted_nll_and_gradients(params, tokens, rewards, backend)
+    return _weighted_nll_and_gradients(params, tokens, rewards, backend, workspace)
 
 
-def token_nll(params, tokens, *, batch_size=1024, backend="numba"):
+def token_nll(params, tokens, *, batch_size=256, backend="numba"):
     """Teacher-forced per-token NLL (nats) of ``tokens`` (n, T) under ``params``: an (n, T) array, in batches."""
     V, _, _ = check_lstm(params)
     tokens = check_tokens("tokens", tokens, V)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     gates_forward, _ = gate_kernels(backend)
-    out = np.empty(tokens.shape)
+    out, workspace = np.empty(tokens.shape), {}
     for start in range(0, len(tokens), batch_size):
         chunk = tokens[start:start + batch_size]
         states = _recurrence(params, _inputs(chunk), *_zero_state(params, len(chunk)), gates_forward)
-        nll = softmax_nll_(_logits(params, states), chunk.T.reshape(-1), None)
+        nll = softmax_nll_(_logits(params, states, workspace), chunk.T.reshape(-1), None)
         out[start:start + batch_size] = nll.reshape(chunk.shape[::-1]).T
     return out
 
@@ -287,7 +301,7 @@ def mean_nll(params, tokens, **options):
     return float(token_nll(params, tokens, **options).mean())
 
 
-def sample(params, rng, n, length, *, temperature=1.0, batch_size=1024, backend="numba"):
+def sample(params, rng, n, length, *, temperature=1.0, batch_size=512, backend="numba"):
     r"""Draw ``n`` sequences of ``length`` tokens, :math:`y_t \sim \mathrm{softmax}((h_t W_o + b_o)/\tau)`.
 
     Parameters
