@@ -82,8 +82,8 @@ QUICK = SeqGANSettings(vocab_size=500, n_train=5000, n_test=2000, n_eval=2000, s
                        d_pretrain_rounds=3, d_pretrain_samples=2000, d_pretrain_epochs=2, adversarial_iterations=30,
                        n_rollouts=8, d_samples=512, eval_every_epochs=5, eval_every_iterations=10)
 TINY = SeqGANSettings(vocab_size=100, length=10, embedding_dim=16, hidden_dim=16, n_train=2000, n_test=500,
-                      n_eval=1000, mle_epochs=10, d_pretrain_rounds=3, d_pretrain_samples=1000,
-                      d_pretrain_epochs=2, adversarial_iterations=3, n_rollouts=4, d_samples=256,
+                      n_eval=1000, mle_epochs=10, d_lr=1e-3, d_pretrain_rounds=5, d_pretrain_samples=2000,
+                      d_pretrain_epochs=1, adversarial_iterations=3, n_rollouts=4, d_samples=256,
                       eval_every_epochs=5, eval_every_iterations=3, variants=("seqgan", "hebb"),
                       temperatures=(0.94,), d_accuracy_samples=500,
                       discriminator=D.DiscriminatorConfig(embedding_dim=16, filter_sizes=(1, 2, 3, 5, 10),
