@@ -27,6 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from refimpl.core.optim import Adam
+from refimpl.core.validate import check_choice, check_int
 from refimpl.experiments import Claim, atomic_write, register_experiment
 from refimpl.seqgan import discriminator as D
 from refimpl.seqgan import measure, model, training
@@ -114,6 +115,7 @@ def seqgan_experiment(run, settings):
     """SeqGAN with a plain and a Hebbian-plastic discriminator: NLL_oracle beside entropy, baselines and diversity."""
     from refimpl.seqgan import figures
 
+    check_settings(settings)
     with threadpool_limits(settings.blas_threads):
         oracle, train, held_out = _oracle_and_data(run, settings)
         per_seed = [_train_seed(run, settings, oracle, train, held_out, k) for k in range(settings.seeds)]
@@ -126,6 +128,23 @@ def seqgan_experiment(run, settings):
     if plastic:
         layer = per_seed[-1]["plastic_layers"][plastic[0]]
         run.save_figure(figures.plastic_heatmaps(layer["trace"], layer["alpha"], plastic[0]), "plastic_layer")
+
+
+def check_settings(settings):
+    """Refuse settings the loop cannot run, naming the field (counts < 1, unknown variants or options)."""
+    for name in ("vocab_size", "length", "n_train", "n_test", "n_eval", "seeds", "batch_size", "n_rollouts",
+                 "d_pretrain_samples", "d_samples", "eval_every_epochs", "eval_every_iterations", "blas_threads"):
+        check_int(name, getattr(settings, name), minimum=1)
+    for name in ("mle_epochs", "d_pretrain_rounds", "adversarial_iterations", "g_steps", "d_rounds"):
+        check_int(name, getattr(settings, name), minimum=0)
+    if settings.n_train < settings.batch_size:
+        raise ValueError(f"n_train = {settings.n_train} must be at least batch_size = {settings.batch_size}")
+    for name in settings.variants:
+        check_choice("variants entry", name, tuple(VARIANTS))
+    check_choice("rollout_policy", settings.rollout_policy, ("current", "ema"))
+    check_choice("pg_baseline", settings.pg_baseline, ("none", "mean"))
+    D.check_config(settings.discriminator, settings.length)
+    return settings
 
 
 def _oracle_and_data(run, settings):

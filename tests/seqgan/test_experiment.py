@@ -56,3 +56,12 @@ def test_a_fixed_seed_gives_identical_results(tmp_path):
     second = _run(tmp_path / "b", settings)
     assert first["results"] == second["results"]
     assert np.isfinite(first["results"]["table"]["hebb"]["nll_oracle"]["mean"])
+
+
+@pytest.mark.parametrize("change, message", [({"n_rollouts": 0}, "n_rollouts must be >= 1"),
+                                             ({"variants": ("seqgan", "bcm")}, "variants entry must be one of"),
+                                             ({"rollout_policy": "target"}, "rollout_policy must be one of"),
+                                             ({"length": 4}, "filter_sizes must be at most the sequence length")])
+def test_bad_settings_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        experiment.check_settings(replace(experiment.TINY, **change))
