@@ -13,12 +13,12 @@ def nll_curves(curves, entropy_rate, settings):
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for axis, metric in zip(axes, ("nll_oracle", "nll_test")):
+        mle_steps, mle_means = _mean_curve(curves, "mle", metric)
         for name in dict.fromkeys(row["generator"] for row in curves):
-            rows = [row for row in curves if row["generator"] == name]
-            offset = 0 if name == "mle" else settings.mle_epochs
-            steps = sorted({row["step"] for row in rows})
-            means = [np.mean([row[metric] for row in rows if row["step"] == step]) for step in steps]
-            axis.plot([offset + s for s in steps], means, marker="o", ms=3, label=name)
+            steps, means = _mean_curve(curves, name, metric)
+            if name != "mle":  # every adversarial variant starts from the pretrained generator
+                steps, means = [mle_steps[-1]] + [settings.mle_epochs + s for s in steps], [mle_means[-1]] + means
+            axis.plot(steps, means, marker="o", ms=3, label=name)
         axis.axhline(entropy_rate, color="black", ls="--", lw=1, label="oracle entropy rate")
         axis.axvline(settings.mle_epochs, color="grey", ls=":", lw=1)
         axis.set(xlabel="MLE epoch, then MLE epochs + adversarial iteration", ylabel=f"{metric} (nats/token)",
@@ -27,6 +27,13 @@ def nll_curves(curves, entropy_rate, settings):
     figure.suptitle(f"SeqGAN on an LSTM oracle (V = {settings.vocab_size}, T = {settings.length}), "
                     f"mean over {settings.seeds} seed(s)", fontsize=10)
     return figure
+
+
+def _mean_curve(curves, name, metric):
+    """Steps and the mean of ``metric`` over seeds at each step, for generator ``name``."""
+    rows = [row for row in curves if row["generator"] == name]
+    steps = sorted({row["step"] for row in rows})
+    return steps, [float(np.mean([row[metric] for row in rows if row["step"] == step])) for step in steps]
 
 
 def plastic_heatmaps(trace, alpha, name):
