@@ -345,17 +345,21 @@ def continue_sequences(params, rng, h, c, next_input, steps, temperature, gates_
         h, c_new = np.empty_like(h), np.empty_like(c)
         gates_forward(z, c, gates, c_new, tanh_c, h)
         c = c_new
-        x = tokens[:, t] = _draw(rng, (h @ params["Wo"] + params["bo"]) / temperature)
+        x = tokens[:, t] = _draw(rng, h @ params["Wo"] + params["bo"], temperature)
     return tokens
 
 
-def _draw(rng, logits):
-    """One token per row of ``logits`` (m, V) by the inverse CDF of its softmax, from one uniform per row."""
-    logits = logits.astype(np.float64)
+def _draw(rng, logits, temperature=1.0):
+    """One token per row of ``logits`` (m, V), overwritten, by the inverse CDF of softmax(logits / τ), from one
+    uniform per row. In place: in the rollouts this runs once per sampled token over (m, V)."""
+    logits = logits.astype(np.float64, copy=False)
+    if temperature != 1.0:
+        logits /= temperature
     logits -= logits.max(axis=1, keepdims=True)
-    cdf = np.cumsum(np.exp(logits), axis=1)
-    u = rng.random(len(logits))[:, None] * cdf[:, -1:]
-    return np.minimum((cdf <= u).sum(axis=1), logits.shape[1] - 1)
+    np.exp(logits, out=logits)
+    cdf = np.cumsum(logits, axis=1, out=logits)
+    u = rng.random(len(cdf))[:, None] * cdf[:, -1:]
+    return np.minimum((cdf <= u).sum(axis=1), cdf.shape[1] - 1)
 
 
 def clip_by_global_norm(grads, max_norm):
