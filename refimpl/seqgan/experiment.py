@@ -4,13 +4,15 @@ beside the oracle's entropy rate, the baselines and the diversity of the samples
 Tiers (every count a setting, :class:`SeqGANSettings`):
 
 - ``TINY`` (tests, seconds): V = 100, T = 10, E = H = 16, one seed, a few adversarial iterations;
-- ``--quick`` (a few minutes): V = 500, T = 20, E = H = 32, 3 seeds, the small discriminator
-  (filters 1–5, 10, 15, 20 × 25/20, highway 190), 30 adversarial iterations with 8 rollouts;
+- ``--quick`` (minutes): V = 500, T = 20, E = H = 32, 3 seeds, the small discriminator
+  (filters 1–5, 10, 15, 20 × 25/20, highway 190), 20 adversarial iterations with 4 rollouts;
 - full: SeqGAN's sizes V = 5000, T = 20, E = H = 32 and its 9,984 training sequences, one seed, with a lighter
   schedule than the paper's so that a run fits about an hour on 2 cores: 50 MLE epochs; the small
-  discriminator; D pretraining 10 rounds × 1 epoch over 9,984 + 9,984 sequences; 100 adversarial iterations, each
+  discriminator; D pretraining 10 rounds × 1 epoch over 9,984 + 9,984 sequences; 40 adversarial iterations, each
   1 generator step with 16 rollouts and 1 D round of 1 epoch over 1,024 + 1,024 sequences (Texygen-like: a few
-  minibatches per round instead of SeqGAN's 5 × 3 epochs over 19,968); evaluation every 10 iterations.
+  minibatches per round instead of SeqGAN's 5 × 3 epochs over 19,968); evaluation every 10 iterations. The hour
+  is an estimate (≈ 20 s per adversarial iteration at V = 5000, extrapolated from profiles at V = 500 on a
+  loaded machine), not a measurement; the adversarial phase is short of SeqGAN's 200 iterations.
 - :data:`FAITHFUL` (documented, ≈ 1 day on 2 cores, run with ``settings=FAITHFUL``): SeqGAN master's schedule —
   120 MLE epochs, the full discriminator (12 filter widths, 1,720 filters), 50 × 3 D pretraining epochs over
   all 19,968 sequences, 200 iterations of 1 G step (16 rollouts) and 5 × 3 D epochs.
@@ -60,7 +62,7 @@ class SeqGANSettings:
     d_pretrain_rounds: int = 10
     d_pretrain_samples: int = 9984
     d_pretrain_epochs: int = 1
-    adversarial_iterations: int = 100
+    adversarial_iterations: int = 40
     g_steps: int = 1
     n_rollouts: int = 16
     rollout_policy: str = "current"  # or "ema" (rate rollout_rate)
@@ -80,8 +82,8 @@ class SeqGANSettings:
 
 
 QUICK = SeqGANSettings(vocab_size=500, n_train=5000, n_test=2000, n_eval=2000, seeds=3, mle_epochs=15,
-                       d_pretrain_rounds=3, d_pretrain_samples=2000, d_pretrain_epochs=2, adversarial_iterations=30,
-                       n_rollouts=8, d_samples=512, eval_every_epochs=5, eval_every_iterations=10)
+                       d_pretrain_rounds=3, d_pretrain_samples=2000, d_pretrain_epochs=2, adversarial_iterations=20,
+                       n_rollouts=4, d_samples=512, eval_every_epochs=5, eval_every_iterations=5)
 TINY = SeqGANSettings(vocab_size=100, length=10, embedding_dim=16, hidden_dim=16, n_train=2000, n_test=500,
                       n_eval=1000, mle_epochs=10, d_lr=1e-3, d_pretrain_rounds=5, d_pretrain_samples=2000,
                       d_pretrain_epochs=1, adversarial_iterations=3, n_rollouts=4, d_samples=256,
