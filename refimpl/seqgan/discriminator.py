@@ -28,7 +28,8 @@ import numpy as np
 from refimpl.core.conv import (max_over_time_backward, max_over_time_forward, temporal_conv_backward,
                                temporal_conv_forward)
 from refimpl.core.layers import affine_backward, affine_forward, relu_backward, relu_forward, sigmoid, softmax
-from refimpl.core.validate import check_choice, check_int, check_labels, check_positive, check_real
+from refimpl.core.validate import (as_float_array, check_choice, check_int, check_labels, check_positive,
+                                   check_real, check_shape)
 from refimpl.seqgan.model import _generator, check_tokens
 from refimpl.seqgan.plastic import RULES, plastic_softmax_backward, plastic_softmax_forward
 
@@ -129,6 +130,11 @@ def forward(params, config, tokens, *, rng=None, trace=None, backend="numba"):
     probabilities : (n, 2), column 1 = P(real)
     cache : what :func:`backward` needs
     """
+    tokens = _check_tokens(params, config, tokens)
+    return _forward(params, config, tokens, None if rng is None else _generator(rng), trace, backend)
+
+
+def _forward(params, config, tokens, rng, trace, backend):
     x = params["emb"][tokens]  # (n, T, E)
     pooled, conv_caches = [], []
     for k in range(len(config.filter_sizes)):
@@ -181,8 +187,10 @@ def loss_and_gradients(params, config, tokens, labels, *, rng=None, trace=None, 
     grads : dict, one array per parameter
     cache : the forward cache (``cache["out"]["traces"]`` holds the plastic traces)
     """
-    tokens, labels = _check_batch(params, config, tokens, labels)
-    logits, probabilities, cache = forward(params, config, tokens, rng=rng, trace=trace, backend=backend)
+    tokens = _check_tokens(params, config, tokens)
+    labels = check_labels("labels", labels, len(tokens), 2)
+    logits, probabilities, cache = _forward(params, config, tokens, None if rng is None else _generator(rng), trace,
+                                            backend)
     n = len(labels)
     log_p = logits - logits.max(axis=1, keepdims=True)
     log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
@@ -194,6 +202,8 @@ def loss_and_gradients(params, config, tokens, labels, *, rng=None, trace=None, 
 
 def backward(params, config, dlogits, cache):
     """Gradients of every parameter from ∂L/∂logits (n, 2) of the cross-entropy; adds the L2 term."""
+    dlogits = check_shape("dlogits", as_float_array("dlogits", dlogits, ndim=2), (len(cache["tokens"]), 2),
+                          described="(n, 2)", context="to match the forward pass")
     grads = {}
     if config.output == "plastic":
         dv, grads["out_w"], grads["out_b"], grads["alpha"], deta = plastic_softmax_backward(dlogits, cache["out"])
@@ -223,10 +233,10 @@ def backward(params, config, dlogits, cache):
     return grads
 
 
-def _check_batch(params, config, tokens, labels):
-    tokens = check_tokens("tokens", tokens, params["emb"].shape[0])
+def _check_tokens(params, config, tokens, name="tokens"):
+    tokens = check_tokens(name, tokens, params["emb"].shape[0])
     check_config(config, tokens.shape[1])
-    return tokens, check_labels("labels", labels, len(tokens), 2)
+    return tokens
 
 
 def real_probability(params, config, tokens, *, batch_size=64, trace=None, backend="numba"):
@@ -234,10 +244,9 @@ def real_probability(params, config, tokens, *, batch_size=64, trace=None, backe
 
     With the plastic output every batch is one episode (its samples in order, from ``trace`` or zeros).
     """
-    tokens = check_tokens("tokens", tokens, params["emb"].shape[0])
-    check_config(config, tokens.shape[1])
+    tokens = _check_tokens(params, config, tokens)
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    scores = [forward(params, config, tokens[s:s + batch_size], trace=trace, backend=backend)[1][:, REAL]
+    scores = [_forward(params, config, tokens[s:s + batch_size], None, trace, backend)[1][:, REAL]
               for s in range(0, len(tokens), batch_size)]
     return np.concatenate(scores)
 
@@ -263,6 +272,8 @@ class Discriminator:
     def train_epochs(self, rng, positives, negatives, *, epochs=3, batch_size=64):
         """Train on ``positives`` (label 1) and ``negatives`` (label 0); returns the mean loss of the last epoch."""
         rng = _generator(rng)
+        positives = _check_tokens(self.params, self.config, positives, "positives")
+        negatives = check_tokens("negatives", negatives, self.params["emb"].shape[0], length=positives.shape[1])
         tokens = np.concatenate([positives, negatives])
         labels = np.concatenate([np.full(len(positives), REAL), np.full(len(negatives), FAKE)])
         losses = []

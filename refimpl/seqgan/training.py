@@ -70,6 +70,7 @@ def mle_epoch(params, optimiser, data, rng, *, batch_size=64, max_norm=5.0, back
     """One MLE epoch: shuffled full minibatches of ``data`` (n, T) (SeqGAN: 156 × 64 = 9,984), Adam with
     global-norm clipping. Returns the mean training loss (nats per token)."""
     rng = _generator(rng)
+    data = check_tokens("data", data, check_lstm(params)[0])
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if len(data) < batch_size:
         raise ValueError(f"data must hold at least batch_size = {batch_size} sequences; got {len(data)}")
@@ -103,6 +104,7 @@ def discriminator_round(critic, generator, train, rng, *, n_samples, epochs, bat
     training set when ``n_samples`` ≥ its size, else a random subset), ``epochs`` passes.
     Returns the mean loss of the last epoch."""
     rng = _generator(rng)
+    train = check_tokens("train", train, check_lstm(generator, name="generator")[0])
     n_samples = check_int("n_samples", n_samples, minimum=1)
     negatives = sample(generator, rng, n_samples, train.shape[1], backend=backend)
     positives = train if n_samples >= len(train) else train[rng.choice(len(train), n_samples, replace=False)]
