@@ -115,8 +115,8 @@ def check_tokens(name, tokens, vocab_size, length=None):
     array = np.asarray(tokens)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer token ids; got dtype {array.dtype}")
-    if array.ndim != 2 or array.shape[1] < 1:
-        raise ValueError(f"{name} must have shape (n, T) with T >= 1; got {array.shape}")
+    if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (n, T) with n >= 1 sequences of T >= 1 tokens; got {array.shape}")
     if length is not None:
         check_shape(name, array, (None, length), described="(n, T)", context=f"for sequences of length T = {length}")
     if array.size and (array.min() < 0 or array.max() >= vocab_size):

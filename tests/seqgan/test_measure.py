@@ -56,5 +56,5 @@ def test_bad_input_is_refused(oracle, rng):
         measure.copied_fraction(np.zeros((2, 3), dtype=int), np.zeros((2, 4), dtype=int))
     with pytest.raises(TypeError, match="samples must hold integer token ids"):
         measure.unique_fraction(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="samples must hold at least one sequence"):
+    with pytest.raises(ValueError, match=r"samples must have shape \(n, T\) with n >= 1"):
         measure.unique_fraction(np.zeros((0, 3), dtype=int))
