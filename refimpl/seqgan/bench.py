@@ -15,6 +15,7 @@ from refimpl.core.optim import Adam
 from refimpl.seqgan import model, training
 
 V, T, E, H, BATCH = 5000, 20, 32, 32, 64
+QUICK_SEQUENCES = 640  # --quick: 10 batches, timed once
 
 
 def _ours(data, dtype):
@@ -48,7 +49,7 @@ def _torch(data, threads):
 
 @register_bench("seqgan")
 def bench_seqgan(quick):
-    n = 640 if quick else 9984
+    n = QUICK_SEQUENCES if quick else 9984
     data = np.random.default_rng(2).integers(0, V, (n, T))
     case = f"MLE epoch, {n} sequences, V={V}, T={T}, E=H={E}, batch {BATCH}"
     timing_options = {"repeat": 1, "warmup": 1} if quick else {"repeat": 3, "warmup": 1}
