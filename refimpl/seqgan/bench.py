@@ -25,26 +25,9 @@ def _ours(data, dtype):
 
 
 def _torch(data, threads):
-    import torch
+    from refimpl.crosscheck.seqgan_reference import mle_epoch
 
-    torch.manual_seed(0)
-    torch.set_num_threads(threads)
-    embedding, lstm, output = torch.nn.Embedding(V, E), torch.nn.LSTM(E, H, batch_first=True), torch.nn.Linear(H, V)
-    parameters = [*embedding.parameters(), *lstm.parameters(), *output.parameters()]
-    optimiser = torch.optim.Adam(parameters, lr=0.01)
-    tokens = torch.as_tensor(data)
-    inputs = torch.cat([torch.zeros(len(data), 1, dtype=torch.long), tokens[:, :-1]], dim=1)
-
-    def epoch():
-        for start in range(0, len(data) - BATCH + 1, BATCH):
-            hidden, _ = lstm(embedding(inputs[start:start + BATCH]))
-            loss = torch.nn.functional.cross_entropy(output(hidden).reshape(-1, V), tokens[start:start + BATCH].reshape(-1))
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, 5.0)
-            optimiser.step()
-
-    return epoch
+    return mle_epoch(data, vocab_size=V, embedding_dim=E, hidden_dim=H, batch_size=BATCH, threads=threads)
 
 
 @register_bench("seqgan")
