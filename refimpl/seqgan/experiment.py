@@ -1,0 +1,288 @@
+"""Experiment ``seqgan``: SeqGAN with a plain and a Hebbian-plastic discriminator on a synthetic LSTM oracle, scored
+beside the oracle's entropy rate, the baselines and the diversity of the samples (seed 002's Table 1, measured).
+
+Tiers (every count a setting, :class:`SeqGANSettings`):
+
+- ``TINY`` (tests, seconds): V = 100, T = 10, E = H = 16, one seed, a few adversarial iterations;
+- ``--quick`` (minutes): V = 500, T = 20, E = H = 32, 3 seeds, the small discriminator
+  (filters 1–5, 10, 15, 20 × 25/20, highway 190), 20 adversarial iterations with 4 rollouts;
+- full: SeqGAN's sizes V = 5000, T = 20, E = H = 32 and its 9,984 training sequences, one seed, with a lighter
+  schedule than the paper's so that a run fits about an hour on 2 cores: 50 MLE epochs; the small
+  discriminator; D pretraining 10 rounds × 1 epoch over 9,984 + 9,984 sequences; 40 adversarial iterations, each
+  1 generator step with 16 rollouts and 1 D round of 1 epoch over 1,024 + 1,024 sequences (Texygen-like: a few
+  minibatches per round instead of SeqGAN's 5 × 3 epochs over 19,968); evaluation every 10 iterations. The hour
+  is an estimate (≈ 20 s per adversarial iteration at V = 5000, extrapolated from profiles at V = 500 on a
+  loaded machine), not a measurement; the adversarial phase is short of SeqGAN's 200 iterations.
+- :data:`FAITHFUL` (documented, ≈ 1 day on 2 cores, run with ``settings=FAITHFUL``): SeqGAN master's schedule —
+  120 MLE epochs, the full discriminator (12 filter widths, 1,720 filters), 50 × 3 D pretraining epochs over
+  all 19,968 sequences, 200 iterations of 1 G step (16 rollouts) and 5 × 3 D epochs.
+
+The oracle is an N(0, 1) LSTM of seed ``oracle_seed`` (SeqGAN's own pickle can be loaded with
+:func:`refimpl.seqgan.model.load_seqgan_oracle`; it is not bundled). Every generator is scored by
+:func:`refimpl.seqgan.measure.evaluate` on ``n_eval`` samples.
+"""
+
+import copy
+from dataclasses import dataclass, replace
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from refimpl.core.optim import Adam
+from refimpl.core.validate import check_choice, check_int
+from refimpl.experiments import Claim, atomic_write, register_experiment
+from refimpl.seqgan import discriminator as D
+from refimpl.seqgan import measure, model, training
+
+SMALL_DISCRIMINATOR = D.DiscriminatorConfig(embedding_dim=32, filter_sizes=(1, 2, 3, 4, 5, 10, 15, 20),
+                                            filter_counts=(25, 25, 25, 25, 25, 25, 20, 20))
+VARIANTS = {"seqgan": {"output": "softmax"}, "hebb": {"output": "plastic", "rule": "hebb"},
+            "oja": {"output": "plastic", "rule": "oja"}}
+SCORES = ("nll_oracle", "nll_test", "unique", "copied", "distinct_2", "distinct_3", "distinct_4")
+
+
+@dataclass(frozen=True)
+class SeqGANSettings:
+    vocab_size: int = 5000
+    length: int = 20
+    embedding_dim: int = 32
+    hidden_dim: int = 32
+    oracle_seed: int = 0
+    n_train: int = 9984  # SeqGAN: 156 batches of 64
+    n_test: int = 5000
+    n_eval: int = 9984  # samples behind every NLL_oracle
+    seeds: int = 1
+    batch_size: int = 64
+    mle_epochs: int = 50
+    g_lr: float = 0.01
+    max_norm: float = 5.0
+    discriminator: D.DiscriminatorConfig = SMALL_DISCRIMINATOR
+    plastic_keep_prob: float = 1.0  # the seed omits dropout in the plastic discriminator
+    d_lr: float = 1e-4
+    d_pretrain_rounds: int = 10
+    d_pretrain_samples: int = 9984
+    d_pretrain_epochs: int = 1
+    adversarial_iterations: int = 40
+    g_steps: int = 1
+    n_rollouts: int = 16
+    rollout_policy: str = "current"  # or "ema" (rate rollout_rate)
+    rollout_rate: float = 0.8
+    pg_baseline: str = "none"
+    d_rounds: int = 1
+    d_samples: int = 1024
+    d_epochs: int = 1
+    eval_every_epochs: int = 5
+    eval_every_iterations: int = 10
+    variants: tuple = ("seqgan", "hebb", "oja")
+    temperatures: tuple = (0.9, 0.94, 0.97)  # the oracle sampled cooler than itself
+    d_accuracy_samples: int = 1000
+    backend: str = "numba"  # LSTM gate pass
+    d_backend: str = "numpy"  # discriminator convolutions (numba's parallel loops lose on a busy 2-core machine)
+    blas_threads: int = 1
+
+
+QUICK = SeqGANSettings(vocab_size=500, n_train=5000, n_test=2000, n_eval=2000, seeds=3, mle_epochs=15,
+                       d_pretrain_rounds=3, d_pretrain_samples=2000, d_pretrain_epochs=2, adversarial_iterations=20,
+                       n_rollouts=4, d_samples=512, eval_every_epochs=5, eval_every_iterations=5)
+TINY = SeqGANSettings(vocab_size=100, length=10, embedding_dim=16, hidden_dim=16, n_train=2000, n_test=500,
+                      n_eval=1000, mle_epochs=10, d_lr=1e-3, d_pretrain_rounds=5, d_pretrain_samples=2000,
+                      d_pretrain_epochs=1, adversarial_iterations=3, n_rollouts=4, d_samples=256,
+                      eval_every_epochs=5, eval_every_iterations=3, variants=("seqgan", "hebb"),
+                      temperatures=(0.94,), d_accuracy_samples=500,
+                      discriminator=D.DiscriminatorConfig(embedding_dim=16, filter_sizes=(1, 2, 3, 5, 10),
+                                                          filter_counts=(16, 16, 16, 16, 16)))
+FAITHFUL = SeqGANSettings(n_eval=9984, mle_epochs=120, discriminator=D.DiscriminatorConfig(),
+                          plastic_keep_prob=1.0, d_pretrain_rounds=50, d_pretrain_epochs=3,
+                          adversarial_iterations=200, d_rounds=5, d_samples=9984, d_epochs=3,
+                          eval_every_iterations=5)
+
+_SEED_DOCUMENT = "Ravichandran & Deepshikha (seed document 002), Table 1 and abstract"
+_YU = "Yu et al. 2017, SeqGAN, Table 1 (synthetic data)"
+CLAIMS = [
+    Claim("table.mle.nll_oracle.mean", "MLE generator: NLL_oracle = 9.038 on SeqGAN's V = 5000, T = 20 oracle",
+          f"{_YU}; copied into the seed document's Table 1", expected=(8.938, 9.138)),
+    Claim("table.seqgan.nll_oracle.mean", "SeqGAN: NLL_oracle = 8.736", f"{_YU}; seed document, Table 1",
+          expected=(8.636, 8.836)),
+    Claim("table.hebb.nll_oracle.mean", "SeqGAN with a Hebbian plastic softmax in the discriminator: "
+          "NLL_oracle = 5.476", _SEED_DOCUMENT, expected=(5.376, 5.576)),
+    Claim("gain.hebb_vs_seqgan_percent", "plasticity lowers NLL_oracle by 37 % relative to SeqGAN (8.736 → 5.476)",
+          _SEED_DOCUMENT, expected=(32.3, 42.3)),
+    Claim("gain.seqgan_vs_mle", "SeqGAN lowers NLL_oracle by 0.302 nats relative to MLE (9.038 → 8.736)",
+          _YU, expected=(0.15, 0.45)),
+]
+
+
+@register_experiment("seqgan", quick=QUICK, full=SeqGANSettings(), claims=CLAIMS)
+def seqgan_experiment(run, settings):
+    """SeqGAN with a plain and a Hebbian-plastic discriminator: NLL_oracle beside entropy, baselines and diversity."""
+    from refimpl.seqgan import figures
+
+    check_settings(settings)
+    with threadpool_limits(settings.blas_threads):
+        oracle, train, held_out = _oracle_and_data(run, settings)
+        per_seed = [_train_seed(run, settings, oracle, train, held_out, k) for k in range(settings.seeds)]
+    _record_table(run, settings, per_seed)
+    curves = [row for seed in per_seed for row in seed["curves"]]
+    run.write_metrics({key: [row[key] for row in curves] for key in curves[0]})
+    atomic_write(run.folder / "table.md", table_markdown(run.results, settings))
+    run.save_figure(figures.nll_curves(curves, run.lookup("oracle.entropy_rate"), settings), "nll_curves")
+    plastic = [name for name in settings.variants if VARIANTS[name]["output"] == "plastic"]
+    if plastic:
+        layer = per_seed[-1]["plastic_layers"][plastic[0]]
+        run.save_figure(figures.plastic_heatmaps(layer["trace"], layer["alpha"], plastic[0]), "plastic_layer")
+
+
+def check_settings(settings):
+    """Refuse settings the loop cannot run, naming the field (counts < 1, unknown variants or options)."""
+    for name in ("vocab_size", "length", "n_train", "n_test", "n_eval", "seeds", "batch_size", "n_rollouts",
+                 "d_pretrain_samples", "d_samples", "eval_every_epochs", "eval_every_iterations", "blas_threads"):
+        check_int(name, getattr(settings, name), minimum=1)
+    for name in ("mle_epochs", "d_pretrain_rounds", "adversarial_iterations", "g_steps", "d_rounds"):
+        check_int(name, getattr(settings, name), minimum=0)
+    if settings.n_train < settings.batch_size:
+        raise ValueError(f"n_train = {settings.n_train} must be at least batch_size = {settings.batch_size}")
+    for name in settings.variants:
+        check_choice("variants entry", name, tuple(VARIANTS))
+    check_choice("rollout_policy", settings.rollout_policy, ("current", "ema"))
+    check_choice("pg_baseline", settings.pg_baseline, ("none", "mean"))
+    D.check_config(settings.discriminator, settings.length)
+    return settings
+
+
+def _oracle_and_data(run, settings):
+    """The oracle, its training and held-out samples, and the reference lines (entropy, tempered, baselines)."""
+    rng = np.random.default_rng(settings.oracle_seed)
+    oracle = model.oracle_lstm(rng, settings.vocab_size, settings.embedding_dim, settings.hidden_dim)
+    train = model.sample(oracle, rng, settings.n_train, settings.length, backend=settings.backend)
+    held_out = model.sample(oracle, rng, settings.n_test, settings.length, backend=settings.backend)
+    n, T = settings.n_eval, settings.length
+    run.record("oracle.entropy_rate", measure.entropy_rate(oracle, run.rng, n, T))
+    run.record("oracle.temperatures", list(settings.temperatures))
+    run.record("oracle.tempered_nll_oracle", [measure.entropy_rate(oracle, run.rng, n, T, temperature=tau)
+                                              for tau in settings.temperatures])
+    run.record("baselines.uniform", measure.uniform_baseline(oracle, run.rng, n, T))
+    run.record("baselines.unigram", measure.unigram_baseline(oracle, train, run.rng, n))
+    return oracle, train, held_out
+
+
+def _seed_rng(run, k):
+    return np.random.default_rng(np.random.SeedSequence([run.seed, k]))
+
+
+def _train_seed(run, settings, oracle, train, held_out, k):
+    """MLE pretraining, then each adversarial variant from the same pretrained generator; scores and curves."""
+    rng = _seed_rng(run, k)
+    generator = model.generator_lstm(rng, settings.vocab_size, settings.embedding_dim, settings.hidden_dim)
+    curves = []
+
+    def checkpoint(params, name, phase, step):
+        samples = model.sample(params, rng, settings.n_eval, settings.length, backend=settings.backend)
+        curves.append({"seed": k, "generator": name, "phase": phase, "step": step,
+                       "nll_oracle": measure.nll_oracle(oracle, samples),
+                       "nll_test": measure.nll_test(params, held_out)})
+        run.check_finite(step, k, nll_oracle=curves[-1]["nll_oracle"])
+
+    optimiser = Adam(lr=settings.g_lr)
+    checkpoint(generator, "mle", "mle", 0)
+    for epoch in run.progress(range(1, settings.mle_epochs + 1), desc=f"seqgan seed {k}: MLE"):
+        training.mle_epoch(generator, optimiser, train, rng, batch_size=settings.batch_size,
+                           max_norm=settings.max_norm, backend=settings.backend)
+        if epoch % settings.eval_every_epochs == 0 or epoch == settings.mle_epochs:
+            checkpoint(generator, "mle", "mle", epoch)
+    scores = {"mle": measure.evaluate(generator, oracle, train, held_out, rng, settings.n_eval)}
+    d_accuracy, plastic_layers = {}, {}
+    for name in settings.variants:
+        trained, critic, d_accuracy[name] = _adversarial(run, settings, copy.deepcopy(generator), train, held_out,
+                                                         rng, name, checkpoint)
+        scores[name] = measure.evaluate(trained, oracle, train, held_out, rng, settings.n_eval)
+        if critic.config.output == "plastic":
+            plastic_layers[name] = _plastic_state(critic, trained, held_out, rng, settings)
+    return {"scores": scores, "curves": curves, "d_accuracy": d_accuracy, "plastic_layers": plastic_layers}
+
+
+def _adversarial(run, settings, generator, train, held_out, rng, name, checkpoint):
+    """D pretraining and the adversarial iterations of one variant; returns (generator, critic, D accuracy
+    on held-out real against fresh samples after pretraining)."""
+    config = replace(settings.discriminator, **VARIANTS[name])
+    if config.output == "plastic":
+        config = replace(config, keep_prob=settings.plastic_keep_prob)
+    critic = D.Discriminator(D.init_discriminator(rng, settings.vocab_size, config), config,
+                             Adam(lr=settings.d_lr), backend=settings.d_backend)
+    d_options = {"batch_size": settings.batch_size, "backend": settings.backend}
+    for _ in range(settings.d_pretrain_rounds):
+        training.discriminator_round(critic, generator, train, rng, n_samples=settings.d_pretrain_samples,
+                                     epochs=settings.d_pretrain_epochs, **d_options)
+    m = min(settings.d_accuracy_samples, len(held_out))
+    fake = model.sample(generator, rng, m, settings.length, backend=settings.backend)
+    accuracy = D.accuracy(critic.params, critic.config, held_out[:m], fake, backend=settings.d_backend)
+    optimiser = Adam(lr=settings.g_lr)
+    rollout_policy = generator if settings.rollout_policy == "current" else copy.deepcopy(generator)
+    for iteration in run.progress(range(1, settings.adversarial_iterations + 1), desc=f"seqgan: {name}"):
+        for _ in range(settings.g_steps):
+            training.policy_gradient_step(generator, optimiser, rollout_policy, critic.real_probability, rng,
+                                          batch_size=settings.batch_size, length=settings.length,
+                                          n_rollouts=settings.n_rollouts, baseline=settings.pg_baseline,
+                                          max_norm=settings.max_norm, backend=settings.backend)
+        if settings.rollout_policy == "ema":
+            training.ema_update(rollout_policy, generator, settings.rollout_rate)
+        for _ in range(settings.d_rounds):
+            training.discriminator_round(critic, generator, train, rng, n_samples=settings.d_samples,
+                                         epochs=settings.d_epochs, **d_options)
+        if iteration % settings.eval_every_iterations == 0 or iteration == settings.adversarial_iterations:
+            checkpoint(generator, name, "adversarial", iteration)
+    return generator, critic, accuracy
+
+
+def _plastic_state(critic, generator, held_out, rng, settings):
+    """α and the trace at the end of one scoring episode: half held-out real, half generated, interleaved."""
+    half = settings.batch_size // 2
+    fake = model.sample(generator, rng, half, settings.length, backend=settings.backend)
+    episode = np.empty((2 * half, settings.length), dtype=np.int64)
+    episode[0::2], episode[1::2] = held_out[:half], fake
+    _, _, cache = D.forward(critic.params, critic.config, episode, trace=critic.trace if critic.config.carry_trace
+                            else None, backend=settings.d_backend)
+    return {"trace": cache["out"]["traces"][-1], "alpha": critic.params["alpha"].copy(),
+            "eta": float(critic.params["eta"])}
+
+
+def _record_table(run, settings, per_seed):
+    """Mean ± sd over seeds of every score, the gains the claims compare, D accuracies and the plastic layers."""
+    generators = ["mle", *settings.variants]
+    for name in generators:
+        for score in SCORES:
+            values = [seed["scores"][name][score] for seed in per_seed if score in seed["scores"][name]]
+            if values:
+                run.record(f"table.{name}.{score}", {"mean": float(np.mean(values)), "sd": float(np.std(values)),
+                                                     "values": values})
+    mean = {name: run.lookup(f"table.{name}.nll_oracle.mean") for name in generators}
+    if "seqgan" in mean:
+        run.record("gain.seqgan_vs_mle", mean["mle"] - mean["seqgan"])
+        for name in settings.variants:
+            if name != "seqgan":
+                run.record(f"gain.{name}_vs_seqgan_percent", 100.0 * (mean["seqgan"] - mean[name]) / mean["seqgan"])
+    for name in generators:
+        run.record(f"below_entropy.{name}", mean[name] - run.lookup("oracle.entropy_rate"))
+    for name in settings.variants:
+        run.record(f"d_accuracy.{name}", float(np.mean([seed["d_accuracy"][name] for seed in per_seed])))
+        layers = [seed["plastic_layers"][name] for seed in per_seed if name in seed["plastic_layers"]]
+        if layers:
+            run.record(f"plastic.{name}.eta", [layer["eta"] for layer in layers])
+            run.record(f"plastic.{name}.alpha_abs_mean", [float(np.abs(layer["alpha"]).mean()) for layer in layers])
+            run.record(f"plastic.{name}.trace_abs_max", [float(np.abs(layer["trace"]).max()) for layer in layers])
+
+
+def table_markdown(results, settings):
+    """Table 1 of the seed, measured: NLL_oracle, NLL_test and diversity, mean ± sd over seeds, with the lines."""
+    head = "| generator | " + " | ".join(SCORES) + " |"
+    lines = [f"NLL in nats per token; V = {settings.vocab_size}, T = {settings.length}, {settings.seeds} seed(s).\n",
+             head, "|" + "---|" * (len(SCORES) + 1)]
+    reference = {"uniform random": results["baselines"]["uniform"], "unigram": results["baselines"]["unigram"],
+                 "oracle (entropy rate)": results["oracle"]["entropy_rate"]}
+    reference.update({f"oracle at τ = {tau:g}": value for tau, value in
+                      zip(results["oracle"]["temperatures"], results["oracle"]["tempered_nll_oracle"])})
+    for name, value in reference.items():
+        lines.append(f"| {name} | {value:.3f} |" + " |" * (len(SCORES) - 1))
+    for name, row in results["table"].items():
+        cells = [f"{row[s]['mean']:.3f} ± {row[s]['sd']:.3f}" if s in row else "—" for s in SCORES]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,121 @@
+"""The CNN discriminator: gradients of conv-over-time + max-over-time + highway + dropout + softmax (plain or
+plastic) + L2 against finite differences; plasticity off is the plain discriminator bit for bit; training."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, note
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from refimpl.core.gradcheck import assert_gradients
+from refimpl.core.optim import Adam
+from refimpl.seqgan import discriminator as D
+from refimpl.seqgan import model
+from tests.helpers import arrays
+
+
+@st.composite
+def discriminator_cases(draw, output="softmax"):
+    """(params, config, tokens, labels, dropout seed): V ≤ 7, T ≤ 4, E ≤ 3, two filter banks of ≤ 3 filters."""
+    V, T, E, n = draw(st.integers(2, 7)), draw(st.integers(2, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sizes = tuple(sorted(draw(st.lists(st.integers(1, T), min_size=1, max_size=2, unique=True))))
+    counts = tuple(draw(st.integers(1, 3)) for _ in sizes)
+    config = D.DiscriminatorConfig(embedding_dim=E, filter_sizes=sizes, filter_counts=counts, output=output,
+                                   rule=draw(st.sampled_from(["hebb", "oja"])), keep_prob=draw(st.sampled_from([0.75, 1.0])),
+                                   highway_gate_bias=draw(st.sampled_from([0.0, -2.0])))
+    shapes = {k: v.shape for k, v in D.init_discriminator(np.random.default_rng(0), V, config).items()}
+    params = {k: draw(arrays(shape, -1.0, 1.0)) for k, shape in shapes.items()}
+    if output == "plastic":
+        params["eta"] = np.array(draw(st.floats(0.05, 0.95)))
+    tokens = draw(hnp.arrays(np.int64, (n, T), elements=st.integers(0, V - 1)))
+    labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, 1)))
+    return params, config, tokens, labels, draw(st.integers(0, 2**16))
+
+
+def _off_kinks(params, config, tokens, margin=1e-3):
+    """True when every ReLU input is ≥ margin from 0 and every positive max over time leads the runner-up by ≥ margin."""
+    _, _, cache = D.forward(params, config, tokens, backend="numpy")
+    responses = [relu_cache for _, relu_cache, _ in cache["conv"]]
+    if any(np.any(np.abs(r) < margin) for r in responses) or np.any(np.abs(cache["g_cache"]) < margin):
+        return False
+    for r in responses:
+        top = np.sort(np.maximum(r, 0.0), axis=-1)
+        if r.shape[-1] > 1 and np.any((top[..., -1] > 0) & (top[..., -1] - top[..., -2] < margin)):
+            return False
+    return True
+
+
+def _check(case):
+    params, config, tokens, labels, seed = case
+    assume(_off_kinks(params, config, tokens))
+    names = sorted(params)
+
+    def loss(*arrays):
+        values = dict(zip(names, arrays))
+        return D.loss_and_gradients(values, config, tokens, labels, rng=np.random.default_rng(seed), backend="numpy")[0]
+
+    _, grads, _ = D.loss_and_gradients(params, config, tokens, labels, rng=np.random.default_rng(seed), backend="numpy")
+    comparison = assert_gradients(loss, [params[k] for k in names], [grads[k] for k in names])
+    note(f"{config.output}: {comparison}")
+
+
+@given(discriminator_cases())
+def test_plain_discriminator_gradients_match_finite_differences(case):
+    _check(case)
+
+
+@given(discriminator_cases("plastic"))
+def test_plastic_discriminator_gradients_match_finite_differences(case):
+    _check(case)
+
+
+@pytest.mark.parametrize("rule", ["hebb", "oja", "clip"])
+def test_plasticity_off_is_the_plain_discriminator_bit_for_bit(rule, rng):
+    config = D.DiscriminatorConfig(embedding_dim=8, filter_sizes=(1, 2, 5), filter_counts=(4, 6, 3))
+    plain = D.init_discriminator(rng, 30, config)
+    plastic_config = replace(config, output="plastic", rule=rule)
+    plastic = {**plain, "alpha": np.zeros((13, 2)), "eta": np.array(0.0)}
+    tokens, labels = rng.integers(0, 30, (64, 6)), rng.integers(0, 2, 64)
+    loss, grads, cache = D.loss_and_gradients(plain, config, tokens, labels, rng=np.random.default_rng(5))
+    loss_p, grads_p, cache_p = D.loss_and_gradients(plastic, plastic_config, tokens, labels,
+                                                    rng=np.random.default_rng(5))
+    assert loss == loss_p
+    for name in plain:
+        np.testing.assert_array_equal(grads_p[name], grads[name], err_msg=name)
+    np.testing.assert_array_equal(D.real_probability(plastic, plastic_config, tokens),
+                                  D.real_probability(plain, config, tokens))
+
+
+def test_dropout_only_while_training(rng):
+    config = D.DiscriminatorConfig(embedding_dim=4, filter_sizes=(1, 2), filter_counts=(3, 3))
+    params = D.init_discriminator(rng, 10, config)
+    tokens = rng.integers(0, 10, (5, 4))
+    scored = D.real_probability(params, config, tokens)
+    np.testing.assert_array_equal(scored, D.forward(params, config, tokens)[1][:, 1])
+    trained = D.forward(params, config, tokens, rng=np.random.default_rng(0))[1][:, 1]
+    assert not np.allclose(trained, scored)
+
+
+def test_training_separates_an_oracle_from_noise(rng):
+    oracle = model.oracle_lstm(rng, 20, 8, 8)
+    real, fake = model.sample(oracle, rng, 600, 8), rng.integers(0, 20, (600, 8))
+    config = D.DiscriminatorConfig(embedding_dim=8, filter_sizes=(1, 2, 3), filter_counts=(8, 8, 8))
+    critic = D.Discriminator(D.init_discriminator(rng, 20, config), config, Adam(lr=1e-3), backend="numpy")
+    before = D.accuracy(critic.params, config, real[500:], fake[500:], backend="numpy")
+    critic.train_epochs(rng, real[:500], fake[:500], epochs=3)
+    assert D.accuracy(critic.params, config, real[500:], fake[500:], backend="numpy") > max(0.75, before)
+
+
+def test_bad_input_is_refused(rng):
+    config = D.DiscriminatorConfig(embedding_dim=4, filter_sizes=(1, 5), filter_counts=(2, 2))
+    params = D.init_discriminator(rng, 10, config)
+    with pytest.raises(ValueError, match="filter_sizes must be at most the sequence length T = 4"):
+        D.real_probability(params, config, np.zeros((2, 4), dtype=int))
+    with pytest.raises(ValueError, match=r"labels must hold class labels in 0 \.\. 1"):
+        D.loss_and_gradients(params, config, np.zeros((2, 6), dtype=int), np.array([0, 2]))
+    with pytest.raises(ValueError, match="keep_prob must be in"):
+        D.init_discriminator(rng, 10, replace(config, keep_prob=0.0))
+    with pytest.raises(ValueError, match="eta_init must be in"):
+        D.init_discriminator(rng, 10, replace(config, output="plastic", eta_init=2.0))

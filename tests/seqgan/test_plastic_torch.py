@@ -1,0 +1,47 @@
+"""The plastic softmax layer's BPTT through the episode against torch float64 autograd (Hebb, Oja, clipped)."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+from refimpl.seqgan import plastic  # noqa: E402
+from tests.seqgan.test_plastic import CLIP, away_from_the_clip, episodes  # noqa: E402
+from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402
+
+
+def _torch_episode(rule, labels, trace, clip):
+    def loss(x, w, b, alpha, eta):
+        H = torch.zeros_like(w) if trace is None else torch.tensor(trace)
+        log_p = []
+        for t in range(len(x)):
+            a = x[t] @ (w + alpha * H) + b
+            y = torch.softmax(a, dim=0)
+            log_p.append(torch.log_softmax(a, dim=0)[int(labels[t])])
+            if rule == "hebb":
+                H = (1 - eta) * H + eta * torch.outer(x[t], y)
+            elif rule == "oja":
+                H = H + eta * y * (x[t][:, None] - y * H)
+            else:
+                H = torch.clamp(H + eta * torch.outer(x[t], y), -clip, clip)
+        return -torch.stack(log_p).mean()
+
+    return loss
+
+
+@settings(max_examples=10)
+@pytest.mark.parametrize("rule", plastic.RULES)
+@given(data=st.data())
+def test_plastic_layer_matches_torch(rule, data):
+    case = data.draw(episodes(rule))
+    assume(rule != "clip" or away_from_the_clip(case))
+    x, w, b, alpha, eta, labels, trace = case
+    clip = CLIP
+    logits, probabilities, cache = plastic.plastic_softmax_forward(x, w, b, alpha, eta, rule=rule, clip=clip,
+                                                                   trace=trace)
+    dlogits = (probabilities - np.eye(w.shape[1])[labels]) / len(labels)
+    ours = plastic.plastic_softmax_backward(dlogits, cache)
+    _, theirs = torch_gradients(_torch_episode(rule, labels, trace, clip), x, w, b, alpha, np.array(eta))
+    assert_close([ours[0], ours[1], ours[2], ours[3], np.array(ours[4])], theirs)
