@@ -23,6 +23,7 @@ every exit path.
 """
 
 import os
+import time
 import uuid
 from concurrent.futures import CancelledError
 
@@ -184,6 +185,7 @@ class DaskExecutor:
         checked here and sent with every task.
         """
         from distributed import KilledWorker
+        from distributed.comm.core import CommClosedError
 
         check_iteration_inputs(iteration, states, neighbourhoods, scorer, settings, seed)
         if not hasattr(data, "key"):  # a future from share() was checked by whoever shared it
@@ -192,9 +194,10 @@ class DaskExecutor:
             try:
                 return self._step(iteration, states, neighbourhoods, self._current(data), self._current(scorer),
                                   settings, seed)
-            except (CancelledError, KilledWorker):
+            except (CancelledError, KilledWorker, CommClosedError, OSError):  # a worker and its data are gone
                 if attempt == self.retries:
                     raise
+                time.sleep(0.5 * (attempt + 1))  # the scheduler needs a moment to drop a dead worker from its list
                 self.client.wait_for_workers(1, timeout=self.timeout)
                 for entry in self._shared.values():  # the shared inputs may have gone with the worker
                     entry[1] = self._scatter(entry[0])

@@ -3,7 +3,6 @@ uninterrupted one does; a scheduler that does not answer is reported in time; a 
 
 import os
 import signal
-import threading
 import time
 
 import numpy as np
@@ -138,13 +137,15 @@ def test_a_worker_killed_mid_run_changes_nothing(tiny, images, scorer, cluster):
     victim = next(iter(cluster.workers.values())).process.pid
     killed = []
 
-    def kill_during_the_next_iteration(iteration, states):
+    def kill_a_worker_after_the_first_iteration(iteration, states):
+        # synchronously, so the test does not depend on how long an iteration takes: the next iteration is
+        # sent to a cluster that has just lost a worker (and the data scattered to it)
         if iteration == 1:
-            timer = threading.Timer(0.2, lambda: (os.kill(victim, signal.SIGKILL), killed.append(victim)))
-            timer.start()
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
 
     dask = train_grid(settings, images, iterations=3, seed=9, scorer=scorer, executor="dask",
-                      scheduler=cluster.scheduler_address, callback=kill_during_the_next_iteration)
+                      scheduler=cluster.scheduler_address, callback=kill_a_worker_after_the_first_iteration)
     assert killed == [victim]
     _assert_same_run(serial, dask)
 
