@@ -175,8 +175,10 @@ def test_bad_input_is_refused_with_the_parameter_named(rng):
         model.sample(params, rng, 4, 0)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         model.sample(params, rng, 4, 2, temperature=0.0)
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        model.sample(params, 3, 4, 2)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or an int seed"):
+        model.sample(params, "3", 4, 2)
+    # an int seeds a new Generator (refimpl.core.validate.check_rng)
+    np.testing.assert_array_equal(model.sample(params, 3, 4, 2), model.sample(params, np.random.default_rng(3), 4, 2))
     with pytest.raises(ValueError, match=r"params\['Wo'\] must have shape \(3, 5\)"):
         model.mean_nll({**params, "Wo": params["Wo"][:, :4]}, good)
     with pytest.raises(ValueError, match=r"params lacks the array\(s\) \['bo'\]"):
