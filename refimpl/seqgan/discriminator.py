@@ -27,9 +27,10 @@ import numpy as np
 
 from refimpl.core.conv import (max_over_time_backward, max_over_time_forward, temporal_conv_backward,
                                temporal_conv_forward)
-from refimpl.core.layers import affine_backward, affine_forward, relu_backward, relu_forward, sigmoid, softmax
-from refimpl.core.validate import (as_float_array, check_choice, check_int, check_labels, check_positive,
-                                   check_real, check_rng, check_shape)
+from refimpl.core.unchecked import (affine_backward, affine_forward, relu_backward, relu_forward, sigmoid,
+                                    softmax)  # the public functions validate params and tokens first
+from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_labels,
+                                   check_positive, check_real, check_rng, check_shape)
 from refimpl.seqgan.model import check_backend, check_optimiser, check_tokens
 from refimpl.seqgan.plastic import RULES, plastic_softmax_backward, plastic_softmax_forward
 
@@ -333,17 +334,25 @@ class Discriminator:
         tokens = np.concatenate([positives, negatives])
         labels = np.concatenate([np.full(len(positives), REAL), np.full(len(negatives), FAKE)])
         losses = []
-        for _ in range(check_int("epochs", epochs, minimum=1)):
+        epochs = check_int("epochs", epochs, minimum=1)
+        starts = range(0, len(tokens), batch_size)
+        for epoch in range(epochs):
             order = rng.permutation(len(tokens))
-            losses = [self.step(rng, tokens[order[s:s + batch_size]], labels[order[s:s + batch_size]])
-                      for s in range(0, len(tokens), batch_size)]
+            losses = [self._step(rng, tokens[order[s:s + batch_size]], labels[order[s:s + batch_size]],
+                                 epoch * len(starts) + k + 1, epochs * len(starts))
+                      for k, s in enumerate(starts)]
         return float(np.mean(losses))
 
     def step(self, rng, tokens, labels):
         """One Adam step on a minibatch (with dropout); η is kept in [0, 1]. Returns the loss."""
+        return self._step(rng, tokens, labels)
+
+    def _step(self, rng, tokens, labels, step=1, total=1):
+        # FloatingPointError naming the step, before the update, when the loss is not finite
         start = self.trace if self.config.carry_trace else None
         loss, grads, cache = loss_and_gradients(self.params, self.config, tokens, labels, rng=rng, trace=start,
                                                 backend=self.backend)
+        check_finite_step(step, total, discriminator_loss=loss)
         self.optimiser.step(self.params, grads)
         if self.config.output == "plastic":
             np.clip(self.params["eta"], 0.0, 1.0, out=self.params["eta"])

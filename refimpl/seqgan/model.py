@@ -28,7 +28,8 @@ import pickle
 import numpy as np
 
 from refimpl.core.optim import Optimizer
-from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_rng, check_shape
+from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_positive,
+                                   check_rng, check_shape)
 from refimpl.seqgan.kernels import gate_kernels
 
 # the validated entry points; continue_sequences and softmax_nll_ are the unchecked cores that loops call
@@ -421,10 +422,15 @@ def train_step(params, optimiser, loss_and_gradients, *, max_norm=5.0):
     return _train_step(params, optimiser, loss_and_gradients, max_norm)
 
 
-def _train_step(params, optimiser, loss_and_gradients, max_norm):
-    """The unchecked core of :func:`train_step`, which the training loops call once per batch."""
+def _train_step(params, optimiser, loss_and_gradients, max_norm, step=1, total=1):
+    """The unchecked core of :func:`train_step`, which the training loops call once per batch (step of total).
+
+    Raises ``FloatingPointError`` naming the step, before the update, when the loss or the gradient norm is not
+    finite (a NaN gradient would otherwise turn every parameter into NaN).
+    """
     loss, grads = loss_and_gradients(params)
     norm = _clip_by_global_norm(grads, max_norm)
+    check_finite_step(step, total, loss=loss, gradient_norm=norm)
     optimiser.step(params, grads)
     return loss, norm
 

@@ -40,7 +40,7 @@ with, for hebb, :math:`g = \eta\, x G`, :math:`\partial_H = (1 - \eta) G`, :math
 
 import numpy as np
 
-from refimpl.core.layers import softmax
+from refimpl.core.unchecked import softmax  # per time step: the episode was validated once
 from refimpl.core.validate import as_float_array, check_choice, check_positive, check_real, check_shape
 
 RULES = ("hebb", "oja", "clip")

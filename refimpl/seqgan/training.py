@@ -14,7 +14,7 @@ does: its ``update_rate`` 0.8 never reaches the sampling graph) or, as an option
 
 import numpy as np
 
-from refimpl.core.validate import check_choice, check_int, check_positive, check_real, check_rng
+from refimpl.core.validate import check_choice, check_finite_step, check_int, check_positive, check_real, check_rng
 from refimpl.seqgan.discriminator import Discriminator
 from refimpl.seqgan.kernels import gate_kernels
 from refimpl.seqgan.model import (_inputs, _recurrence, _train_step, _zero_state, check_backend, check_lstm,
@@ -96,11 +96,12 @@ def mle_epoch(params, optimiser, data, rng, *, batch_size=64, max_norm=5.0, back
         raise ValueError(f"data must hold at least batch_size = {batch_size} sequences; got {len(data)}")
     order = rng.permutation(len(data))
     losses, workspace = [], {}
-    for start in range(0, len(data) - batch_size + 1, batch_size):
+    n_batches = len(data) // batch_size
+    for step, start in enumerate(range(0, n_batches * batch_size, batch_size), start=1):
         batch = data[order[start:start + batch_size]]
         loss, _ = _train_step(params, optimiser,
                               lambda p: mean_nll_and_gradients(p, batch, backend=backend, workspace=workspace),
-                              max_norm)
+                              max_norm, step, n_batches)
         losses.append(loss)
     return float(np.mean(losses))
 
@@ -126,6 +127,7 @@ def policy_gradient_step(generator, optimiser, rollout_policy, score, rng, *, ba
     backend = check_backend(backend)
     samples = sample(generator, rng, batch_size, length, backend=backend)
     rewards = _rollout_rewards(rollout_policy, score, samples, rng, R, backend)
+    check_finite_step(1, 1, rewards=rewards)  # a NaN score would make every parameter NaN
     loss, _ = _train_step(generator, optimiser,
                           lambda p: policy_gradient_loss_and_gradients(p, samples, rewards, baseline=baseline,
                                                                        backend=backend), max_norm)
