@@ -296,7 +296,10 @@ def real_probability(params, config, tokens, *, batch_size=64, trace=None, backe
     """
     check_discriminator(params, config)
     tokens = _check_tokens(params, config, tokens)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
+    return _real_probability(params, config, tokens, check_int("batch_size", batch_size, minimum=1), trace, backend)
+
+
+def _real_probability(params, config, tokens, batch_size, trace, backend):
     scores = [_forward(params, config, tokens[s:s + batch_size], None, trace, backend)[1][:, REAL]
               for s in range(0, len(tokens), batch_size)]
     return np.concatenate(scores)
@@ -361,6 +364,9 @@ class Discriminator:
 
     def real_probability(self, tokens, batch_size=64):
         """P(real) of ``tokens``, scored from the carried trace (zeros unless ``carry_trace``)."""
+        # the rollouts' score, called T - 1 times per step: the parameters were checked when the discriminator
+        # was built and change only through its own steps, so only the sequences are checked here
         trace = self.trace if self.config.carry_trace else None
-        return real_probability(self.params, self.config, tokens, batch_size=batch_size, trace=trace,
-                                backend=self.backend)
+        tokens = _check_tokens(self.params, self.config, tokens)
+        return _real_probability(self.params, self.config, tokens, check_int("batch_size", batch_size, minimum=1),
+                                 trace, self.backend)
