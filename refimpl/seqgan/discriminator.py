@@ -27,13 +27,18 @@ import numpy as np
 
 from refimpl.core.conv import (max_over_time_backward, max_over_time_forward, temporal_conv_backward,
                                temporal_conv_forward)
-from refimpl.core.layers import affine_backward, affine_forward, relu_backward, relu_forward, sigmoid, softmax
-from refimpl.core.validate import (as_float_array, check_choice, check_int, check_labels, check_positive,
-                                   check_real, check_shape)
-from refimpl.seqgan.model import _generator, check_tokens
+from refimpl.core.unchecked import (affine_backward, affine_forward, relu_backward, relu_forward, sigmoid,
+                                    softmax)  # the public functions validate params and tokens first
+from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_labels,
+                                   check_positive, check_real, check_rng, check_shape)
+from refimpl.seqgan.model import check_backend, check_optimiser, check_tokens
 from refimpl.seqgan.plastic import RULES, plastic_softmax_backward, plastic_softmax_forward
 
 REAL, FAKE = 1, 0
+
+__all__ = ["REAL", "FAKE", "DiscriminatorConfig", "check_config", "parameter_shapes", "check_discriminator",
+           "init_discriminator", "forward", "backward",
+           "loss_and_gradients", "real_probability", "accuracy", "Discriminator"]
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,18 @@ class DiscriminatorConfig:
     eta_init: float = 0.01
     carry_trace: bool = False
 
+    def __post_init__(self):
+        check_config(self)
+
 
 def check_config(config, length=None):
     """Validate a :class:`DiscriminatorConfig` (and that every filter fits in sequences of ``length``)."""
     if not isinstance(config, DiscriminatorConfig):
         raise TypeError(f"config must be a DiscriminatorConfig; got {type(config).__name__}")
     check_int("embedding_dim", config.embedding_dim, minimum=1)
+    if not isinstance(config.filter_sizes, tuple) or not isinstance(config.filter_counts, tuple):
+        raise TypeError(f"filter_sizes and filter_counts must be tuples of ints; got {config.filter_sizes!r} "
+                        f"and {config.filter_counts!r}")
     if len(config.filter_sizes) != len(config.filter_counts) or not config.filter_sizes:
         raise ValueError(f"filter_sizes and filter_counts must be non-empty and of equal length; got "
                          f"{config.filter_sizes} and {config.filter_counts}")
@@ -74,13 +85,51 @@ def check_config(config, length=None):
         raise ValueError(f"filter_sizes must be at most the sequence length T = {length}; got {config.filter_sizes}")
     if not 0.0 < check_real("keep_prob", config.keep_prob) <= 1.0:
         raise ValueError(f"keep_prob must be in (0, 1]; got {config.keep_prob!r}")
+    check_real("highway_gate_bias", config.highway_gate_bias)
     check_positive("l2", config.l2, allow_zero=True)
+    check_positive("alpha_init", config.alpha_init, allow_zero=True)
     check_choice("output", config.output, ("softmax", "plastic"))
     check_choice("rule", config.rule, RULES)
     check_positive("clip", config.clip)
     if not 0.0 <= check_real("eta_init", config.eta_init) <= 1.0:
         raise ValueError(f"eta_init must be in [0, 1]; got {config.eta_init!r}")
     return config
+
+
+def parameter_shapes(vocab_size, config):
+    """Shapes of the discriminator's arrays for a vocabulary of ``vocab_size`` and ``config``, by name."""
+    config = check_config(config)
+    E, F = config.embedding_dim, sum(config.filter_counts)
+    shapes = {"emb": (check_int("vocab_size", vocab_size, minimum=2), E)}
+    for k, (size, count) in enumerate(zip(config.filter_sizes, config.filter_counts)):
+        shapes[f"conv{k}_W"], shapes[f"conv{k}_b"] = (count, size, E), (count,)
+    for name in ("gate", "highway"):
+        shapes[f"{name}_W"], shapes[f"{name}_b"] = (F, F), (F,)
+    shapes["out_w"], shapes["out_b"] = (F, 2), (2,)
+    if config.output == "plastic":
+        shapes["alpha"], shapes["eta"] = (F, 2), ()
+    return shapes
+
+
+def check_discriminator(params, config):
+    """Validate a discriminator's parameter dict against ``config``; return the vocabulary size V.
+
+    Raises ``TypeError``/``ValueError`` naming the array when a key is missing, an array is not finite floating
+    point, or a shape does not match the configuration.
+    """
+    config = check_config(config)
+    if not isinstance(params, dict) or "emb" not in params:
+        raise TypeError(f"params must be a dict of the discriminator's arrays (emb, conv0_W, ...); "
+                        f"got {type(params).__name__}")
+    V = as_float_array("params['emb']", params["emb"], ndim=2).shape[0]
+    shapes = parameter_shapes(V, config)
+    missing = [key for key in shapes if key not in params]
+    if missing:
+        raise ValueError(f"params lacks the array(s) {missing} that config (output = {config.output!r}) needs")
+    for key, shape in shapes.items():
+        check_shape(f"params[{key!r}]", as_float_array(f"params[{key!r}]", params[key]), shape,
+                    context="to match config")
+    return V
 
 
 def init_discriminator(rng, vocab_size, config):
@@ -91,7 +140,7 @@ def init_discriminator(rng, vocab_size, config):
     ``highway_W``, ``highway_b`` ((F, F), (F,)); ``out_w`` (F, 2), ``out_b`` (2,); with the plastic output
     also ``alpha`` (F, 2) and ``eta`` (a 0-d array).
     """
-    rng = _generator(rng)
+    rng = check_rng("rng", rng)
     V = check_int("vocab_size", vocab_size, minimum=2)
     config = check_config(config)
     E, F = config.embedding_dim, sum(config.filter_counts)
@@ -130,8 +179,9 @@ def forward(params, config, tokens, *, rng=None, trace=None, backend="numba"):
     probabilities : (n, 2), column 1 = P(real)
     cache : what :func:`backward` needs
     """
+    check_discriminator(params, config)
     tokens = _check_tokens(params, config, tokens)
-    return _forward(params, config, tokens, None if rng is None else _generator(rng), trace, backend)
+    return _forward(params, config, tokens, None if rng is None else check_rng("rng", rng), trace, backend)
 
 
 def _forward(params, config, tokens, rng, trace, backend):
@@ -189,7 +239,7 @@ def loss_and_gradients(params, config, tokens, labels, *, rng=None, trace=None, 
     """
     tokens = _check_tokens(params, config, tokens)
     labels = check_labels("labels", labels, len(tokens), 2)
-    logits, probabilities, cache = _forward(params, config, tokens, None if rng is None else _generator(rng), trace,
+    logits, probabilities, cache = _forward(params, config, tokens, None if rng is None else check_rng("rng", rng), trace,
                                             backend)
     n = len(labels)
     log_p = logits - logits.max(axis=1, keepdims=True)
@@ -244,8 +294,12 @@ def real_probability(params, config, tokens, *, batch_size=64, trace=None, backe
 
     With the plastic output every batch is one episode (its samples in order, from ``trace`` or zeros).
     """
+    check_discriminator(params, config)
     tokens = _check_tokens(params, config, tokens)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
+    return _real_probability(params, config, tokens, check_int("batch_size", batch_size, minimum=1), trace, backend)
+
+
+def _real_probability(params, config, tokens, batch_size, trace, backend):
     scores = [_forward(params, config, tokens[s:s + batch_size], None, trace, backend)[1][:, REAL]
               for s in range(0, len(tokens), batch_size)]
     return np.concatenate(scores)
@@ -253,6 +307,9 @@ def real_probability(params, config, tokens, *, batch_size=64, trace=None, backe
 
 def accuracy(params, config, real, fake, **options):
     """Fraction of ``real`` scored P(real) > 1/2 and of ``fake`` scored ≤ 1/2, together."""
+    check_discriminator(params, config)
+    _check_tokens(params, config, real, "real")
+    _check_tokens(params, config, fake, "fake")
     scores = np.concatenate([real_probability(params, config, real, **options),
                              1.0 - real_probability(params, config, fake, **options)])
     return float(np.mean(scores > 0.5))
@@ -266,28 +323,39 @@ class Discriminator:
     """
 
     def __init__(self, params, config, optimiser, *, backend="numba"):
-        self.params, self.config, self.optimiser, self.backend = params, check_config(config), optimiser, backend
+        self.config = check_config(config)
+        check_discriminator(params, self.config)
+        self.params, self.optimiser, self.backend = params, check_optimiser(optimiser), check_backend(backend)
         self.trace = None
 
     def train_epochs(self, rng, positives, negatives, *, epochs=3, batch_size=64):
         """Train on ``positives`` (label 1) and ``negatives`` (label 0); returns the mean loss of the last epoch."""
-        rng = _generator(rng)
+        rng = check_rng("rng", rng)
         positives = _check_tokens(self.params, self.config, positives, "positives")
         negatives = check_tokens("negatives", negatives, self.params["emb"].shape[0], length=positives.shape[1])
+        batch_size = check_int("batch_size", batch_size, minimum=1)
         tokens = np.concatenate([positives, negatives])
         labels = np.concatenate([np.full(len(positives), REAL), np.full(len(negatives), FAKE)])
         losses = []
-        for _ in range(check_int("epochs", epochs, minimum=1)):
+        epochs = check_int("epochs", epochs, minimum=1)
+        starts = range(0, len(tokens), batch_size)
+        for epoch in range(epochs):
             order = rng.permutation(len(tokens))
-            losses = [self.step(rng, tokens[order[s:s + batch_size]], labels[order[s:s + batch_size]])
-                      for s in range(0, len(tokens), batch_size)]
+            losses = [self._step(rng, tokens[order[s:s + batch_size]], labels[order[s:s + batch_size]],
+                                 epoch * len(starts) + k + 1, epochs * len(starts))
+                      for k, s in enumerate(starts)]
         return float(np.mean(losses))
 
     def step(self, rng, tokens, labels):
         """One Adam step on a minibatch (with dropout); η is kept in [0, 1]. Returns the loss."""
+        return self._step(rng, tokens, labels)
+
+    def _step(self, rng, tokens, labels, step=1, total=1):
+        # FloatingPointError naming the step, before the update, when the loss is not finite
         start = self.trace if self.config.carry_trace else None
         loss, grads, cache = loss_and_gradients(self.params, self.config, tokens, labels, rng=rng, trace=start,
                                                 backend=self.backend)
+        check_finite_step(step, total, discriminator_loss=loss)
         self.optimiser.step(self.params, grads)
         if self.config.output == "plastic":
             np.clip(self.params["eta"], 0.0, 1.0, out=self.params["eta"])
@@ -296,6 +364,9 @@ class Discriminator:
 
     def real_probability(self, tokens, batch_size=64):
         """P(real) of ``tokens``, scored from the carried trace (zeros unless ``carry_trace``)."""
+        # the rollouts' score, called T - 1 times per step: the parameters were checked when the discriminator
+        # was built and change only through its own steps, so only the sequences are checked here
         trace = self.trace if self.config.carry_trace else None
-        return real_probability(self.params, self.config, tokens, batch_size=batch_size, trace=trace,
-                                backend=self.backend)
+        tokens = _check_tokens(self.params, self.config, tokens)
+        return _real_probability(self.params, self.config, tokens, check_int("batch_size", batch_size, minimum=1),
+                                 trace, self.backend)

@@ -26,10 +26,13 @@ import numpy as np
 from numba import njit
 
 from refimpl.core.backend import get_kernel, register
-from refimpl.core.layers import sigmoid
+from refimpl.core.unchecked import sigmoid  # inside the time loop: the caller validated the inputs
 
 GATES_FORWARD = "seqgan_lstm_gates_forward"
 GATES_BACKWARD = "seqgan_lstm_gates_backward"
+
+# the twins are internal (registered under the names above and reached through gate_kernels)
+__all__ = ["GATES_FORWARD", "GATES_BACKWARD", "gate_kernels"]
 
 
 @register(GATES_FORWARD, "numpy")

@@ -12,17 +12,22 @@ r"""How a generator is scored on the synthetic-oracle benchmark (Yu et al. 2017,
 
 import numpy as np
 
-from refimpl.core.validate import check_int, check_positive
-from refimpl.seqgan.model import _generator, check_lstm, check_tokens, mean_nll, sample
+from refimpl.core.validate import check_int, check_positive, check_rng
+from refimpl.seqgan.model import check_lstm, check_tokens, mean_nll, sample
+
+__all__ = ["nll_oracle", "nll_test", "entropy_rate", "unigram_frequencies", "unigram_baseline", "uniform_baseline",
+           "unique_fraction", "copied_fraction", "distinct_n", "evaluate"]
 
 
 def nll_oracle(oracle, samples):
     r"""Mean per-token NLL of ``samples`` (n, T) under the ``oracle``: :math:`-\frac{1}{nT}\sum \log p_O(y_{nt} \mid y_{n,<t})`."""
+    check_tokens("samples", samples, check_lstm(oracle, name="oracle")[0])
     return mean_nll(oracle, samples)
 
 
 def nll_test(generator, held_out):
     """The generator's mean per-token NLL of held-out oracle samples (n, T)."""
+    check_tokens("held_out", held_out, check_lstm(generator, name="generator")[0])
     return mean_nll(generator, held_out)
 
 
@@ -43,7 +48,7 @@ def unigram_baseline(oracle, train, rng, n):
     """NLL_oracle of ``n`` sequences of i.i.d. tokens from the unigram fitted on ``train`` (n_train, T)."""
     V, _, _ = check_lstm(oracle, name="oracle")
     frequencies = unigram_frequencies(train, V)
-    rng = _generator(rng)
+    rng = check_rng("rng", rng)
     samples = rng.choice(V, size=(check_int("n", n, minimum=1), train.shape[1]), p=frequencies)
     return nll_oracle(oracle, samples)
 
@@ -51,7 +56,7 @@ def unigram_baseline(oracle, train, rng, n):
 def uniform_baseline(oracle, rng, n, length):
     """NLL_oracle of ``n`` sequences of uniformly random tokens of ``length``."""
     V, _, _ = check_lstm(oracle, name="oracle")
-    samples = _generator(rng).integers(0, V, size=(check_int("n", n, minimum=1),
+    samples = check_rng("rng", rng).integers(0, V, size=(check_int("n", n, minimum=1),
                                                    check_int("length", length, minimum=1)))
     return nll_oracle(oracle, samples)
 

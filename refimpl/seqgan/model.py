@@ -27,8 +27,16 @@ import pickle
 
 import numpy as np
 
-from refimpl.core.validate import as_float_array, check_choice, check_int, check_positive, check_shape
+from refimpl.core.optim import Optimizer
+from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_positive,
+                                   check_rng, check_shape)
 from refimpl.seqgan.kernels import gate_kernels
+
+# the validated entry points; continue_sequences and softmax_nll_ are the unchecked cores that loops call
+__all__ = ["lstm_shapes", "init_lstm", "oracle_lstm", "generator_lstm", "check_lstm", "check_tokens",
+           "check_backend", "check_optimiser", "weighted_nll_and_gradients", "mean_nll_and_gradients",
+           "policy_gradient_loss_and_gradients", "token_nll", "mean_nll", "sample", "clip_by_global_norm",
+           "train_step", "seqgan_arrays", "from_seqgan_arrays", "load_seqgan_oracle", "save_seqgan_oracle"]
 
 START_TOKEN = 0
 PARAM_NAMES = ("emb", "W", "U", "b", "Wo", "bo")
@@ -55,9 +63,30 @@ def init_lstm(rng, vocab_size, embedding_dim, hidden_dim, *, std, dtype=np.float
     """
     shapes = lstm_shapes(vocab_size, embedding_dim, hidden_dim)
     std = check_positive("std", std)
-    check_choice("dtype", np.dtype(dtype).name, ("float32", "float64"))
-    rng = _generator(rng)
+    dtype = _check_dtype(dtype)
+    rng = check_rng("rng", rng)
     return {name: (std * rng.standard_normal(shape)).astype(dtype) for name, shape in shapes.items()}
+
+
+def _check_dtype(dtype):
+    """The name "float32" or "float64" of ``dtype`` (a name, a NumPy type or dtype), or raise naming dtype."""
+    if isinstance(dtype, str):
+        return check_choice("dtype", dtype, ("float32", "float64"))
+    if isinstance(dtype, np.dtype) or dtype in (np.float32, np.float64):  # (None == a dtype compares True)
+        return check_choice("dtype", np.dtype(dtype).name, ("float32", "float64"))
+    raise TypeError(f"dtype must be float32 or float64 (a name or a NumPy type); got {dtype!r}")
+
+
+def check_backend(backend):
+    """Return ``backend`` if it is "numpy" or "numba" (the gate kernels' twins), or raise naming backend."""
+    return check_choice("backend", backend, ("numpy", "numba"))
+
+
+def check_optimiser(optimiser):
+    """Return ``optimiser`` if it is a :class:`refimpl.core.optim.Optimizer`, or raise naming optimiser."""
+    if not isinstance(optimiser, Optimizer):
+        raise TypeError(f"optimiser must be a refimpl.core.optim.Optimizer (Adam, say); got {type(optimiser).__name__}")
+    return optimiser
 
 
 def oracle_lstm(rng, vocab_size=5000, embedding_dim=32, hidden_dim=32):
@@ -68,13 +97,6 @@ def oracle_lstm(rng, vocab_size=5000, embedding_dim=32, hidden_dim=32):
 def generator_lstm(rng, vocab_size=5000, embedding_dim=32, hidden_dim=32, dtype=np.float64):
     """A generator to train, initialised from N(0, 0.1²) as SeqGAN's ``init_matrix``."""
     return init_lstm(rng, vocab_size, embedding_dim, hidden_dim, std=0.1, dtype=dtype)
-
-
-def _generator(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)); "
-                        f"got {type(rng).__name__}")
-    return rng
 
 
 def check_lstm(params, name="params"):
@@ -315,7 +337,7 @@ def sample(params, rng, n, length, *, temperature=1.0, batch_size=512, backend="
     tokens : (n, length) int64
     """
     check_lstm(params)
-    rng = _generator(rng)
+    rng = check_rng("rng", rng)
     n = check_int("n", n, minimum=1)
     length = check_int("length", length, minimum=1)
     temperature = check_positive("temperature", temperature)
@@ -374,7 +396,13 @@ def clip_by_global_norm(grads, max_norm):
     -------
     float, the global norm before clipping
     """
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict of arrays; got {type(grads).__name__}")
     max_norm = check_positive("max_norm", max_norm)
+    return _clip_by_global_norm(grads, max_norm)
+
+
+def _clip_by_global_norm(grads, max_norm):
     norm = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
     if norm > max_norm:
         for gradient in grads.values():
@@ -385,8 +413,24 @@ def clip_by_global_norm(grads, max_norm):
 def train_step(params, optimiser, loss_and_gradients, *, max_norm=5.0):
     """One optimiser step on ``params`` from ``(loss, grads) = loss_and_gradients(params)``, the gradients
     clipped to global norm ``max_norm`` first. Returns (loss, global norm before clipping)."""
+    check_lstm(params)
+    check_optimiser(optimiser)
+    max_norm = check_positive("max_norm", max_norm)
+    if not callable(loss_and_gradients):
+        raise TypeError(f"loss_and_gradients must be a function params -> (loss, grads); "
+                        f"got {type(loss_and_gradients).__name__}")
+    return _train_step(params, optimiser, loss_and_gradients, max_norm)
+
+
+def _train_step(params, optimiser, loss_and_gradients, max_norm, step=1, total=1):
+    """The unchecked core of :func:`train_step`, which the training loops call once per batch (step of total).
+
+    Raises ``FloatingPointError`` naming the step, before the update, when the loss or the gradient norm is not
+    finite (a NaN gradient would otherwise turn every parameter into NaN).
+    """
     loss, grads = loss_and_gradients(params)
-    norm = clip_by_global_norm(grads, max_norm)
+    norm = _clip_by_global_norm(grads, max_norm)
+    check_finite_step(step, total, loss=loss, gradient_norm=norm)
     optimiser.step(params, grads)
     return loss, norm
 

@@ -40,15 +40,19 @@ with, for hebb, :math:`g = \eta\, x G`, :math:`\partial_H = (1 - \eta) G`, :math
 
 import numpy as np
 
-from refimpl.core.layers import softmax
+from refimpl.core.unchecked import softmax  # per time step: the episode was validated once
 from refimpl.core.validate import as_float_array, check_choice, check_positive, check_real, check_shape
 
 RULES = ("hebb", "oja", "clip")
+
+__all__ = ["RULES", "check_plastic_layer", "plastic_softmax_forward", "plastic_softmax_backward"]
 
 
 def check_plastic_layer(x, w, b, alpha, eta, trace=None):
     """Validate the inputs of :func:`plastic_softmax_forward`; return them as float64 arrays and η as float."""
     x = as_float_array("x", x, ndim=2)
+    if len(x) == 0:
+        raise ValueError(f"x must hold at least one time step (an episode of N >= 1 rows); got shape {x.shape}")
     d = x.shape[1]
     w = check_shape("w", as_float_array("w", w, ndim=2), (d, None), described="(d, K)",
                     context=f"to match x with d = {d}")
@@ -135,8 +139,10 @@ def plastic_softmax_backward(dlogits, cache):
     dalpha : (d, K)
     deta : float
     """
-    x, w, alpha, eta, traces = cache["x"], cache["w"], cache["alpha"], cache["eta"], cache["traces"]
     y_all = cache["probabilities"]
+    dlogits = check_shape("dlogits", as_float_array("dlogits", dlogits, ndim=2), y_all.shape, described="(N, K)",
+                          context="to match the forward pass")
+    x, w, alpha, eta, traces = cache["x"], cache["w"], cache["alpha"], cache["eta"], cache["traces"]
     delta = np.empty_like(dlogits)
     dx_plastic = np.empty_like(x)
     dalpha = np.zeros_like(alpha)

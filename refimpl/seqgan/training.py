@@ -14,11 +14,14 @@ does: its ``update_rate`` 0.8 never reaches the sampling graph) or, as an option
 
 import numpy as np
 
-from refimpl.core.validate import check_int, check_real
+from refimpl.core.validate import check_choice, check_finite_step, check_int, check_positive, check_real, check_rng
+from refimpl.seqgan.discriminator import Discriminator
 from refimpl.seqgan.kernels import gate_kernels
-from refimpl.seqgan.model import (_generator, _inputs, _recurrence, _zero_state, check_lstm, check_tokens,
-                                  continue_sequences, mean_nll_and_gradients, policy_gradient_loss_and_gradients,
-                                  sample, train_step)
+from refimpl.seqgan.model import (_inputs, _recurrence, _train_step, _zero_state, check_backend, check_lstm,
+                                  check_optimiser, check_tokens, continue_sequences, mean_nll_and_gradients,
+                                  policy_gradient_loss_and_gradients, sample)
+
+__all__ = ["rollout_rewards", "ema_update", "mle_epoch", "policy_gradient_step", "discriminator_round"]
 
 
 def rollout_rewards(policy, score, tokens, rng, *, n_rollouts=16, backend="numba"):
@@ -39,8 +42,18 @@ def rollout_rewards(policy, score, tokens, rng, *, n_rollouts=16, backend="numba
     """
     V, _, H = check_lstm(policy, name="policy")
     tokens = check_tokens("tokens", tokens, V)
-    rng = _generator(rng)
+    rng = check_rng("rng", rng)
     R = check_int("n_rollouts", n_rollouts, minimum=1)
+    _check_score(score)
+    return _rollout_rewards(policy, score, tokens, rng, R, check_backend(backend))
+
+
+def _check_score(score):
+    if not callable(score):
+        raise TypeError(f"score must be a function of sequences (m, T) -> P(real) (m,); got {type(score).__name__}")
+
+
+def _rollout_rewards(policy, score, tokens, rng, R, backend):
     n, T = tokens.shape
     gates_forward, _ = gate_kernels(backend)
     states = _recurrence(policy, _inputs(tokens), *_zero_state(policy, n), gates_forward)
@@ -61,6 +74,10 @@ def ema_update(rollout_policy, generator, rate=0.8):
     rate = check_real("rate", rate)
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate must be in [0, 1]; got {rate!r}")
+    sizes = check_lstm(generator, name="generator")
+    if check_lstm(rollout_policy, name="rollout_policy") != sizes:
+        raise ValueError(f"rollout_policy must have the sizes (V, E, H) = {sizes} of generator; "
+                         f"got {check_lstm(rollout_policy, name='rollout_policy')}")
     for name, value in generator.items():
         rollout_policy[name] *= rate
         rollout_policy[name] += (1.0 - rate) * value
@@ -69,18 +86,22 @@ def ema_update(rollout_policy, generator, rate=0.8):
 def mle_epoch(params, optimiser, data, rng, *, batch_size=64, max_norm=5.0, backend="numba"):
     """One MLE epoch: shuffled full minibatches of ``data`` (n, T) (SeqGAN: 156 × 64 = 9,984), Adam with
     global-norm clipping. Returns the mean training loss (nats per token)."""
-    rng = _generator(rng)
+    rng = check_rng("rng", rng)
     data = check_tokens("data", data, check_lstm(params)[0])
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_optimiser(optimiser)
+    max_norm = check_positive("max_norm", max_norm)
+    check_backend(backend)
     if len(data) < batch_size:
         raise ValueError(f"data must hold at least batch_size = {batch_size} sequences; got {len(data)}")
     order = rng.permutation(len(data))
     losses, workspace = [], {}
-    for start in range(0, len(data) - batch_size + 1, batch_size):
+    n_batches = len(data) // batch_size
+    for step, start in enumerate(range(0, n_batches * batch_size, batch_size), start=1):
         batch = data[order[start:start + batch_size]]
-        loss, _ = train_step(params, optimiser,
-                             lambda p: mean_nll_and_gradients(p, batch, backend=backend, workspace=workspace),
-                             max_norm=max_norm)
+        loss, _ = _train_step(params, optimiser,
+                              lambda p: mean_nll_and_gradients(p, batch, backend=backend, workspace=workspace),
+                              max_norm, step, n_batches)
         losses.append(loss)
     return float(np.mean(losses))
 
@@ -91,11 +112,25 @@ def policy_gradient_step(generator, optimiser, rollout_policy, score, rng, *, ba
 
     Returns (loss, mean reward of the batch).
     """
+    V, E, H = check_lstm(generator, name="generator")
+    if check_lstm(rollout_policy, name="rollout_policy")[0] != V:
+        raise ValueError(f"rollout_policy must have the vocabulary V = {V} of generator; "
+                         f"got V = {check_lstm(rollout_policy, name='rollout_policy')[0]}")
+    check_optimiser(optimiser)
+    _check_score(score)
+    rng = check_rng("rng", rng)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    length = check_int("length", length, minimum=1)
+    R = check_int("n_rollouts", n_rollouts, minimum=1)
+    check_choice("baseline", baseline, ("none", "mean"))
+    max_norm = check_positive("max_norm", max_norm)
+    backend = check_backend(backend)
     samples = sample(generator, rng, batch_size, length, backend=backend)
-    rewards = rollout_rewards(rollout_policy, score, samples, rng, n_rollouts=n_rollouts, backend=backend)
-    loss, _ = train_step(generator, optimiser,
-                         lambda p: policy_gradient_loss_and_gradients(p, samples, rewards, baseline=baseline,
-                                                                      backend=backend), max_norm=max_norm)
+    rewards = _rollout_rewards(rollout_policy, score, samples, rng, R, backend)
+    check_finite_step(1, 1, rewards=rewards)  # a NaN score would make every parameter NaN
+    loss, _ = _train_step(generator, optimiser,
+                          lambda p: policy_gradient_loss_and_gradients(p, samples, rewards, baseline=baseline,
+                                                                       backend=backend), max_norm)
     return loss, float(rewards.mean())
 
 
@@ -103,9 +138,13 @@ def discriminator_round(critic, generator, train, rng, *, n_samples, epochs, bat
     """One D round: ``n_samples`` fresh negatives from the generator against as many positives (the whole
     training set when ``n_samples`` ≥ its size, else a random subset), ``epochs`` passes.
     Returns the mean loss of the last epoch."""
-    rng = _generator(rng)
+    if not isinstance(critic, Discriminator):
+        raise TypeError(f"critic must be a refimpl.seqgan.discriminator.Discriminator; got {type(critic).__name__}")
+    rng = check_rng("rng", rng)
     train = check_tokens("train", train, check_lstm(generator, name="generator")[0])
     n_samples = check_int("n_samples", n_samples, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     negatives = sample(generator, rng, n_samples, train.shape[1], backend=backend)
     positives = train if n_samples >= len(train) else train[rng.choice(len(train), n_samples, replace=False)]
     return critic.train_epochs(rng, positives, negatives, epochs=epochs, batch_size=batch_size)

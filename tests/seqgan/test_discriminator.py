@@ -119,3 +119,28 @@ def test_bad_input_is_refused(rng):
         D.init_discriminator(rng, 10, replace(config, keep_prob=0.0))
     with pytest.raises(ValueError, match="eta_init must be in"):
         D.init_discriminator(rng, 10, replace(config, output="plastic", eta_init=2.0))
+
+
+def test_the_checks_name_what_is_wrong(rng):
+    config = D.DiscriminatorConfig(embedding_dim=4, filter_sizes=(1, 2), filter_counts=(2, 3), output="plastic")
+    params = D.init_discriminator(rng, 10, config)
+    assert D.check_discriminator(params, config) == 10
+    assert {key: value.shape for key, value in params.items()} == D.parameter_shapes(10, config)
+    with pytest.raises(ValueError, match=r"params lacks the array\(s\) \['alpha'\]"):
+        D.check_discriminator({k: v for k, v in params.items() if k != "alpha"}, config)
+    with pytest.raises(ValueError, match=r"params\['conv1_W'\] must have shape \(3, 2, 4\) to match config"):
+        D.check_discriminator({**params, "conv1_W": np.zeros((3, 1, 4))}, config)
+    with pytest.raises(ValueError, match=r"params\['gate_W'\] must be finite"):
+        D.check_discriminator({**params, "gate_W": np.full((5, 5), np.nan)}, config)
+    with pytest.raises(TypeError, match="params must be a dict"):
+        D.check_discriminator([params], config)
+    with pytest.raises(TypeError, match="config must be a DiscriminatorConfig"):
+        D.check_discriminator(params, {"embedding_dim": 4})
+    with pytest.raises(TypeError, match="optimiser must be a refimpl.core.optim.Optimizer"):
+        D.Discriminator(params, config, "adam")
+    with pytest.raises(ValueError, match="backend must be one of 'numpy', 'numba'"):
+        D.Discriminator(params, config, Adam(), backend="cuda")
+    with pytest.raises(TypeError, match="embedding_dim must be an integer"):  # refused when built
+        D.DiscriminatorConfig(embedding_dim=4.0)
+    with pytest.raises(TypeError, match="filter_sizes and filter_counts must be tuples"):
+        D.DiscriminatorConfig(filter_sizes=[1, 2], filter_counts=[2, 2])

@@ -175,8 +175,17 @@ def test_bad_input_is_refused_with_the_parameter_named(rng):
         model.sample(params, rng, 4, 0)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         model.sample(params, rng, 4, 2, temperature=0.0)
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        model.sample(params, 3, 4, 2)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator or an int seed"):
+        model.sample(params, "3", 4, 2)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        model.generator_lstm(rng, 5, 2, 3, dtype=None)
+    with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float64'"):
+        model.generator_lstm(rng, 5, 2, 3, dtype="float16")
+    assert model.generator_lstm(rng, 5, 2, 3, dtype=np.float32)["W"].dtype == np.float32
+    with pytest.raises(TypeError, match="optimiser must be a refimpl.core.optim.Optimizer"):
+        model.train_step(params, None, lambda p: model.mean_nll_and_gradients(p, good))
+    # an int seeds a new Generator (refimpl.core.validate.check_rng)
+    np.testing.assert_array_equal(model.sample(params, 3, 4, 2), model.sample(params, np.random.default_rng(3), 4, 2))
     with pytest.raises(ValueError, match=r"params\['Wo'\] must have shape \(3, 5\)"):
         model.mean_nll({**params, "Wo": params["Wo"][:, :4]}, good)
     with pytest.raises(ValueError, match=r"params lacks the array\(s\) \['bo'\]"):

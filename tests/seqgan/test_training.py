@@ -98,3 +98,35 @@ def test_bad_input_is_refused(policy, rng):
         training.ema_update(policy, policy, 1.5)
     with pytest.raises(ValueError, match="data must hold at least batch_size = 64"):
         training.mle_epoch(policy, Adam(), np.zeros((10, 3), dtype=int), rng)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_diverging_mle_epoch_stops_naming_the_step(rng, backend):
+    generator = model.generator_lstm(rng, 5, 3, 4)
+    data = rng.integers(0, 5, (12, 4))
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"loss became nan at step \d of 3"):
+        for _ in range(5):  # a step of 1e308 overflows the logits within two steps
+            training.mle_epoch(generator, Adam(lr=1e308), data, rng, batch_size=4, max_norm=1e308, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_nan_reward_stops_the_policy_gradient_step_before_the_update(rng, backend):
+    generator = model.generator_lstm(rng, 5, 3, 4)
+    before = {name: value.copy() for name, value in generator.items()}
+    with pytest.raises(FloatingPointError, match="rewards became nan at step 1 of 1"):
+        training.policy_gradient_step(generator, Adam(lr=0.01), generator, lambda s: np.full(len(s), np.nan), rng,
+                                      batch_size=3, length=4, n_rollouts=2, backend=backend)
+    for name, value in before.items():
+        np.testing.assert_array_equal(generator[name], value)
+
+
+def test_an_overflowing_discriminator_loss_stops_before_the_update(rng):
+    config = D.DiscriminatorConfig(embedding_dim=4, filter_sizes=(1, 2), filter_counts=(4, 4), keep_prob=1.0)
+    params = D.init_discriminator(rng, 5, config)
+    params["out_w"][:] = 1e308  # finite, but the logits v w overflow to inf
+    critic = D.Discriminator(params, config, Adam(lr=0.01), backend="numpy")
+    tokens = rng.integers(0, 5, (8, 4))
+    with np.errstate(all="ignore"), \
+            pytest.raises(FloatingPointError, match=r"discriminator_loss became (nan|inf) at step 1 of 8"):
+        critic.train_epochs(rng, tokens, tokens[::-1], epochs=2, batch_size=4)
+    assert critic.optimiser.t == 0
