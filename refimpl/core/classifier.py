@@ -110,9 +110,13 @@ def he_normal(rng, shape, fan_in, gain=2.0):
 class History:
     """What :func:`train_classifier` measured.
 
-    step_losses : (steps,), the minibatch loss of every update (before it)
-    epoch_losses : (epochs,), the mean minibatch loss of each epoch, weighted by batch size; empty when
-        training ran for a number of ``steps``
+    Attributes
+    ----------
+    step_losses : (steps,)
+        The minibatch loss of every update (before it).
+    epoch_losses : (epochs,)
+        The mean minibatch loss of each epoch, weighted by batch size; empty when training ran for a
+        number of ``steps``.
     """
 
     step_losses: np.ndarray
