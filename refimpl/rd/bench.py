@@ -26,7 +26,8 @@ run, on all threads. A temporally blocked sweep moves these bytes once per T ste
 exceed 1.
 
 ``backend="cuda"`` (:func:`bench_rd_cuda`) times the numba.cuda twin instead, with CUDA events, on the
-same fields: one row per dtype and T steps per launch (1 and :data:`~refimpl.rd.cuda_kernels.STEPS_PER_LAUNCH`),
+same fields: one row per dtype and T steps per launch (1, :data:`~refimpl.rd.cuda_kernels.STEPS_PER_LAUNCH` and the
+largest T <= 8 that fits in shared memory, :func:`~refimpl.rd.cuda_kernels.max_steps_per_launch`),
 the device's own bandwidth B measured in the same run with a copy kernel (16 B per float64 element), the
 same ``roofline_fraction`` against it (b = 4 × itemsize per cell-step; with T steps per launch global
 memory moves b / T of them), and, when CuPy is installed, a reference row ``"cupy element-wise"`` (the
@@ -146,7 +147,7 @@ def bench_rd_cuda(quick):
     """The numba.cuda twin on the device: rows of the bench schema, timed with CUDA events (one GPU:
     ``threads`` = 1), with the copy-kernel bandwidth of the same run in the notes."""
     from refimpl.core.cuda_kernels import copy_bandwidth, cupy_or_none, device_name, time_device_call
-    from refimpl.rd.cuda_kernels import STEPS_PER_LAUNCH, DeviceStepper
+    from refimpl.rd.cuda_kernels import STEPS_PER_LAUNCH, DeviceStepper, max_steps_per_launch
 
     model, cupy = gray_scott_preset(PRESET), cupy_or_none()
     copy_elements = 2**22 if quick else 2**27  # 1 GiB moved per float64 copy in full mode
@@ -158,7 +159,7 @@ def bench_rd_cuda(quick):
         case = f"Gray-Scott {PRESET} {side}², {steps} steps"
         for dtype in (np.float32, np.float64):
             name = np.dtype(dtype).name
-            for per_launch in (1, STEPS_PER_LAUNCH):
+            for per_launch in sorted({1, STEPS_PER_LAUNCH, max_steps_per_launch(dtype)}):
                 stepper = DeviceStepper(model, u.shape, dtype, 1.0, 1.0, "periodic", per_launch)
                 stepper.load(u.astype(dtype), v.astype(dtype))
                 timing = time_device_call(lambda: stepper.advance(steps), repeat=repeat, min_seconds=min_seconds)
@@ -171,7 +172,7 @@ def bench_rd_cuda(quick):
     notes = {"model": f"Gray-Scott {PRESET} {GRAY_SCOTT_PRESETS[PRESET]}, periodic, dt = 1", "device": device_name(),
              "copy_bandwidth_bytes_per_s": bandwidth, "bytes_per_cell_step": BYTES_PER_CELL_STEP,
              "global_bytes_per_cell_step_with_T_steps_per_launch": "bytes_per_cell_step / T",
-             "steps_per_launch": STEPS_PER_LAUNCH, "cupy": cupy.__version__ if cupy is not None else None,
+             "steps_per_launch": "1, the default T and the largest T <= 8 whose tile fits in 48 KiB", "cupy": cupy.__version__ if cupy is not None else None,
              "timing": "CUDA events around the launches of one call, fields resident on the device"}
     return {"rows": rows, "notes": notes}
 

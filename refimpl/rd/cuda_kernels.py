@@ -40,12 +40,15 @@ import numba
 import numpy as np
 from numba import cuda
 
+from refimpl.core.validate import check_int
 from refimpl.rd.kernels import raise_at_first_nonfinite_step
 
 THREADS = (32, 8)  # (x, y) threads per block in 2-D: a warp covers 32 consecutive cells of a row
 THREADS_1D = 256
 TILE_ROWS_PER_THREAD = 2  # output rows per thread: a taller tile recomputes a smaller share of halo
 STEPS_PER_LAUNCH = 4  # tile (16 + 8) × (32 + 8), 2 buffers × 2 fields: 31 KB of shared memory in float64
+MAX_STEPS_PER_LAUNCH = 8  # the bench's largest T: the recomputed halo already doubles the work at T = 8
+SHARED_BYTES_PER_BLOCK = 48 * 1024  # statically allocated shared memory a block may use on every CUDA device
 CHECK_EVERY = 64  # steps between two NaN/inf checks: one read of the fields per 64 steps of 2 reads, 2 writes
 
 
@@ -74,13 +77,39 @@ def _neighbours(index, tile_index, n, periodic):
     return before, after
 
 
+def _tile_shape(threads, rows_per_thread, steps_per_launch):
+    """(buffers, rows, columns) of one field's shared tile: the block's output tile and a halo of T cells
+    (no vertical halo for a 1-D grid, ``threads = (x,)``)."""
+    halo = steps_per_launch
+    tile_columns, tile_rows = threads[0], threads[1] * rows_per_thread if len(threads) == 2 else 1
+    halo_rows = halo if len(threads) == 2 else 0
+    return 2, tile_rows + 2 * halo_rows, tile_columns + 2 * halo
+
+
+def shared_bytes(dtype, threads, steps_per_launch, rows_per_thread=TILE_ROWS_PER_THREAD):
+    r"""Shared memory of one block, in bytes: two fields × two buffers × the tile with its halo,
+
+    .. math:: 2 \cdot 2 \cdot (r + 2T)(c + 2T) \cdot \text{itemsize}
+
+    for an output tile of r rows × c columns (r = 1 and no vertical halo in 1-D).
+    """
+    return 2 * math.prod(_tile_shape(threads, rows_per_thread, steps_per_launch)) * np.dtype(dtype).itemsize
+
+
+def max_steps_per_launch(dtype, threads=THREADS, limit=MAX_STEPS_PER_LAUNCH):
+    """The largest T <= ``limit`` whose tiles fit in :data:`SHARED_BYTES_PER_BLOCK` (0 when not even T = 1
+    fits). For 32 × 8 blocks of 16 × 32 cells, T = 8 in float64 takes the 48 KiB exactly."""
+    fitting = [T for T in range(1, limit + 1) if shared_bytes(dtype, threads, T) <= SHARED_BYTES_PER_BLOCK]
+    return max(fitting, default=0)
+
+
 @functools.lru_cache(maxsize=None)
 def _tiled_kernel(dtype, threads, rows_per_thread, steps_per_launch):
     """The kernel for one dtype, block shape (x, y) and T; tile sizes are compile-time constants."""
     halo = steps_per_launch
-    tile_columns, tile_rows = threads[0], threads[1] * rows_per_thread if len(threads) == 2 else 1
+    shape = _tile_shape(threads, rows_per_thread, steps_per_launch)
+    tile_rows, tile_columns = shape[1] - 2 * (halo if len(threads) == 2 else 0), shape[2] - 2 * halo
     halo_rows = halo if len(threads) == 2 else 0
-    shape = (2, tile_rows + 2 * halo_rows, tile_columns + 2 * halo)
     element = numba.from_dtype(np.dtype(dtype))
 
     @cuda.jit
@@ -149,11 +178,21 @@ class DeviceStepper:
     model : :class:`~refimpl.rd.model.ReactionDiffusion`
     shape : (n,) or (ny, nx);  dtype : float32 or float64
     dt, h : float;  boundary : "periodic" or "neumann" (validated by the caller)
-    steps_per_launch : int >= 1, T
+    steps_per_launch : int >= 1, T; its tiles must fit in :data:`SHARED_BYTES_PER_BLOCK`
+        (:func:`max_steps_per_launch`), else ``ValueError``
     threads : (x, y) threads per block for a 2-D grid (tests use small blocks to get many of them)
     """
 
     def __init__(self, model, shape, dtype, dt, h, boundary, steps_per_launch=STEPS_PER_LAUNCH, threads=THREADS):
+        steps_per_launch = check_int("steps_per_launch", steps_per_launch, minimum=1)
+        launch_threads = (THREADS_1D,) if len(shape) == 1 else tuple(threads)
+        needed = shared_bytes(dtype, launch_threads, steps_per_launch)
+        if needed > SHARED_BYTES_PER_BLOCK:
+            raise ValueError(
+                f"steps_per_launch = {steps_per_launch} needs {needed} bytes of shared memory per block for "
+                f"{np.dtype(dtype).name} and threads = {launch_threads}; at most {SHARED_BYTES_PER_BLOCK} can be "
+                f"allocated statically: use steps_per_launch <= "
+                f"{max_steps_per_launch(dtype, launch_threads, limit=steps_per_launch - 1)}")
         self.shape, self.dtype = tuple(shape), np.dtype(dtype).type
         self.grid_shape = (1, shape[0]) if len(shape) == 1 else self.shape
         self.steps_per_launch = steps_per_launch

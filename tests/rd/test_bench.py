@@ -61,7 +61,7 @@ def test_cuda_bench_rows_follow_the_schema(monkeypatch):
     monkeypatch.setattr(cuda_kernels, "copy_bandwidth", lambda n: 1e9)  # the simulator's copy of 2^22 takes minutes
     result = bench.bench_rd(quick=True, backend="cuda")
     assert {(row["implementation"], row["dtype"]) for row in result["rows"] if row["ours"]} == {
-        (f"numba.cuda, {t} step(s)/launch", dtype) for t in (1, 4) for dtype in ("float32", "float64")}
+        (f"numba.cuda, {t} step(s)/launch", dtype) for t in (1, 4, 8) for dtype in ("float32", "float64")}
     for row in result["rows"]:
         assert set(ROW_KEYS) <= set(row) and row["threads"] == 1 and row["work"] == 8 * 8 * 2
     assert result["notes"]["copy_bandwidth_bytes_per_s"] == 1e9

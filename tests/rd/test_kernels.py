@@ -108,12 +108,31 @@ def test_cuda_twin_steps_per_launch_are_bit_identical_and_match_numpy(shape, dty
     assert all(a.dtype == dtype and a.shape == shape for a in one_step)
     assert _max_difference(reference, one_step) <= _tolerance(dtype, CUDA_STEPS, reference)
     assert _max_difference(reference, (u, v)) > 1e-3  # the fields did move
-    for steps_per_launch in (2, 4):
+    for steps_per_launch in (2, 4, 6):  # 6 > CUDA_STEPS: one launch, a halo wider than the 16-column block
         blocked = rd_steps_cuda(model, u, v, 1.0, CUDA_STEPS, 1.0, boundary, steps_per_launch=steps_per_launch,
                                 threads=(16, 4))
         assert all(np.array_equal(a, b) for a, b in zip(one_step, blocked)), f"T = {steps_per_launch}"
     default = rd.simulate(model, u, v, dt=1.0, steps=CUDA_STEPS, boundary=boundary, backend="cuda")
     assert all(np.array_equal(a, b) for a, b in zip(one_step, default))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not backend.cuda_available(), reason="needs a CUDA GPU or NUMBA_ENABLE_CUDASIM=1")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_stepper_refuses_tiles_beyond_shared_memory(dtype):
+    """The largest T that fits is accepted; one more is refused before anything is allocated, naming T,
+    the bytes it needs and the largest T that fits."""
+    from refimpl.rd.cuda_kernels import (MAX_STEPS_PER_LAUNCH, SHARED_BYTES_PER_BLOCK, DeviceStepper,
+                                         max_steps_per_launch, shared_bytes)
+
+    model, threads = MODELS["gray_scott"], (32, 8)
+    fitting = max_steps_per_launch(dtype, threads, limit=64)
+    assert shared_bytes(dtype, threads, fitting) <= SHARED_BYTES_PER_BLOCK < shared_bytes(dtype, threads, fitting + 1)
+    assert max_steps_per_launch(dtype, threads) == min(fitting, MAX_STEPS_PER_LAUNCH)
+    DeviceStepper(model, (8, 8), dtype, 1.0, 1.0, "periodic", fitting, threads)
+    with pytest.raises(ValueError, match=rf"steps_per_launch = {fitting + 1} needs \d+ bytes .* "
+                                         rf"use steps_per_launch <= {fitting}"):
+        DeviceStepper(model, (8, 8), dtype, 1.0, 1.0, "periodic", fitting + 1, threads)
 
 
 @pytest.mark.parametrize("keyword, value", [("slabs", 0), ("slabs", -2), ("steps_per_pass", 0)])
