@@ -212,15 +212,6 @@ def write_api_index(app, config):
 
 
 # ---------------------------------------------------------------------------------------------- kernels
-def implementation_path(implementation):
-    """``package.module.function`` of a registered implementation (a function, a numba dispatcher or the
-    ``"package.module:function"`` string of a lazily registered CUDA kernel)."""
-    if isinstance(implementation, str):
-        return implementation.replace(":", ".")
-    function = getattr(implementation, "py_func", implementation)
-    return f"{function.__module__}.{function.__qualname__}"
-
-
 class KernelTable(SphinxDirective):
     """``.. refimpl-kernels::``: every kernel registered in :mod:`refimpl.core.backend` and its twins.
 
@@ -233,9 +224,8 @@ class KernelTable(SphinxDirective):
         for name in package_names():
             importlib.import_module(f"refimpl.{name}")
         lines = [".. list-table::", "   :header-rows: 1", "", "   * - kernel", "     - twins", "     - reference in"]
-        registry = backend._kernels  # read only: the lazily registered CUDA twins stay unimported
         for name in backend.kernel_names():
-            paths = {b: implementation_path(registry[name][b]) for b in backend.backends_of(name)}
+            paths = {b: backend.kernel_path(name, b) for b in backend.backends_of(name)}
             reference = next(iter(paths.values())).rsplit(".", 1)[0]  # the NumPy twin, listed first
             lines += [f"   * - ``{name}``", "     - " + ", ".join(f":func:`{b} <{path}>`" for b, path in paths.items()),
                       f"     - :mod:`~{reference}`"]

@@ -93,6 +93,19 @@ def backends_of(name):
     return tuple(b for b in BACKENDS if b in _kernels.get(name, {}))
 
 
+def kernel_path(name, backend):
+    """``"package.module.function"`` of the ``backend`` implementation of kernel ``name``, without importing a
+    lazily registered one (the documentation lists the CUDA twins on machines without numba-cuda)."""
+    if name not in _kernels:
+        raise KeyError(f"name {name!r} is not a registered kernel; registered: {', '.join(sorted(_kernels))}")
+    check_choice("backend", backend, backends_of(name))
+    implementation = _kernels[name][backend]
+    if isinstance(implementation, str):
+        return implementation.replace(":", ".")
+    function = getattr(implementation, "py_func", implementation)  # a numba dispatcher: the Python function
+    return f"{function.__module__}.{function.__qualname__}"
+
+
 def kernel_names():
     """Sorted names of every registered kernel."""
     return sorted(_kernels)

@@ -206,7 +206,7 @@ EXEMPT = {
                  validate.check_labels, validate.check_rng,
                  validate.as_real_array)},
     **{qualified_name(f): "registry plumbing, called with names by library code at import"
-       for f in (backend.register, backend.register_lazy, backend.backends_of, backend.kernel_names,
+       for f in (backend.register, backend.register_lazy, backend.backends_of, backend.kernel_names, backend.kernel_path,
                  backend.cuda_available)},
     **{qualified_name(f): "takes a user function; tested in tests/core/test_gradcheck.py"
        for f in (gradcheck.numerical_gradient, gradcheck.check_gradients, gradcheck.assert_gradients)},

@@ -17,6 +17,14 @@ def test_register_and_lazy_register_resolve():
     assert "test_kernel_square" in backend.kernel_names()
 
 
+def test_kernel_path_names_the_function_without_importing_a_lazy_entry():
+    backend.register_lazy("test_kernel_path", "cuda", "refimpl_not_a_module.kernels:step")  # would fail to import
+    assert backend.kernel_path("test_kernel_path", "cuda") == "refimpl_not_a_module.kernels.step"
+    assert backend.kernel_path("conv2d_forward", "numba") == "refimpl.core.conv.conv2d_forward_numba"  # a dispatcher
+    with pytest.raises(ValueError, match="backend must be one of 'cuda'; got 'numba'"):
+        backend.kernel_path("test_kernel_path", "numba")
+
+
 def test_unknown_kernel_and_backend_are_named():
     with pytest.raises(KeyError, match="name 'nope' is not a registered kernel"):
         backend.get_kernel("nope")
