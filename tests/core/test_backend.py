@@ -20,7 +20,7 @@ def test_register_and_lazy_register_resolve():
 def test_kernel_path_names_the_function_without_importing_a_lazy_entry():
     backend.register_lazy("test_kernel_path", "cuda", "refimpl_not_a_module.kernels:step")  # would fail to import
     assert backend.kernel_path("test_kernel_path", "cuda") == "refimpl_not_a_module.kernels.step"
-    assert backend.kernel_path("conv2d_forward", "numba") == "refimpl.core.conv.conv2d_forward_numba"  # a dispatcher
+    assert backend.kernel_path("conv2d_forward", "numba") == "refimpl.core.conv.conv2d_forward_numba"
     with pytest.raises(ValueError, match="backend must be one of 'cuda'; got 'numba'"):
         backend.kernel_path("test_kernel_path", "numba")
 
