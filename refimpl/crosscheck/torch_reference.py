@@ -1,5 +1,6 @@
 """Torch autograd twins of refimpl computations, for tests and benchmarks (imports torch; optional):
-the core two-layer squared-error gradient and a training step of core's ConvNet."""
+the core two-layer squared-error gradient, the PRD adversarial loss's gradient and a training step of core's
+ConvNet."""
 
 import torch
 
@@ -18,6 +19,28 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale, device="cpu"):
         loss = 0.5 * ((scale * torch.relu(Xt @ Ut.T) @ Vt.T - Yt) ** 2).sum()
         loss.backward()
         return float(loss.detach()), Ut.grad.cpu().numpy(), Vt.grad.cpu().numpy()
+
+    return gradient
+
+
+def adversarial_gradient(X, U, V, W, a, scale, critic_scale, device="cpu"):
+    """A callable returning ``(L_adv, dU, dV, dW, da)`` by autograd, on float64 copies built once on ``device``:
+
+    .. math:: L_{adv} = c \, \mathbf 1^\top \sigma(Z W^\top) a, \qquad Z = s \, \sigma(X U^\top) V^\top
+
+    (``scale`` = s, ``critic_scale`` = c), as ``refimpl.prd.adversarial_gradient`` computes it.
+    """
+    Xt = torch.from_numpy(X).to(device)
+    params = [torch.tensor(p, dtype=torch.float64, device=device, requires_grad=True) for p in (U, V, W, a)]
+    Ut, Vt, Wt, at = params
+
+    def gradient():
+        for p in params:
+            p.grad = None
+        Z = scale * torch.relu(Xt @ Ut.T) @ Vt.T
+        loss = critic_scale * (torch.relu(Z @ Wt.T) @ at).sum()
+        loss.backward()
+        return (float(loss.detach()), *(p.grad.cpu().numpy() for p in params))
 
     return gradient
 

@@ -7,8 +7,8 @@ the loss and the gradients and copies them to host arrays:
 
 - ``"numba.cuda + cuBLAS (CuPy)"`` or ``"numba.cuda tiled"``: our CUDA twins, whichever product path runs
   (see :mod:`refimpl.core.cuda_kernels`);
-- ``"torch CUDA autograd"`` (L_sup, ``ours=False``) when torch sees a CUDA device: the same loss on
-  float64 tensors resident on the device, dU and dV copied back as ours are.
+- ``"torch CUDA autograd"`` (L_sup and L_adv, ``ours=False``) when torch sees a CUDA device: the same loss
+  on float64 tensors resident on the device, the gradients copied back as ours are.
 
 ``work`` is the floating-point operations of the products (2 × multiply-adds), so ``throughput`` is in
 flop/s; ``max_rel_diff_to_torch`` compares the gradients.
@@ -44,26 +44,33 @@ def bench_prd_cuda(quick):
         adversarial_flop = supervised_flop + 2 * n * m_c * (3 * d_out + 1)  # and ZWᵀ, GᵀZ, GW, σ(Q)ᵀ1
         case = f"L_sup gradient, {label} (n, d_in, m, d_out = {n}, {d_in}, {m}, {d_out})"
         ours = lambda: cuda_kernels.two_layer_squared_error_gradient_cuda(*device[:4], scale)  # noqa: E731
-        timing = cuda_kernels.time_device_call(ours, repeat=repeat, min_seconds=min_seconds)
-        extra = {}
-        if torch_reference is not None:
-            theirs = torch_reference.two_layer_squared_error_gradient(X, Y, U, V, scale, device="cuda")
-            reference_timing = cuda_kernels.time_device_call(theirs, repeat=repeat, min_seconds=min_seconds)
-            rows.append(bench_row(case, "torch CUDA autograd", reference_timing, ours=False, threads=1,
-                                  dtype="float64", work=supervised_flop, work_unit="flop"))
-            extra["max_rel_diff_to_torch"] = _max_rel_diff(ours()[1:], theirs()[1:])
-        rows.append(bench_row(case, implementation, timing, ours=True, threads=1, dtype="float64",
-                              work=supervised_flop, work_unit="flop", **extra))
+        theirs = torch_reference and torch_reference.two_layer_squared_error_gradient(X, Y, U, V, scale, "cuda")
+        rows += _rows(case, implementation, ours, theirs, supervised_flop, repeat, min_seconds)
         case = f"L_adv gradient, {label} (n, d_in, m, d_out, m_c = {n}, {d_in}, {m}, {d_out}, {m_c})"
         critic_scale = 1.0 / np.sqrt(m_c)
-        adversarial = lambda: adversarial_gradient_cuda(device[0], *device[2:], scale, critic_scale)  # noqa: E731
-        rows.append(bench_row(case, implementation, cuda_kernels.time_device_call(
-            adversarial, repeat=repeat, min_seconds=min_seconds), ours=True, threads=1, dtype="float64",
-            work=adversarial_flop, work_unit="flop"))
+        ours = lambda: adversarial_gradient_cuda(device[0], *device[2:], scale, critic_scale)  # noqa: E731
+        theirs = torch_reference and torch_reference.adversarial_gradient(X, U, V, W, a, scale, critic_scale, "cuda")
+        rows += _rows(case, implementation, ours, theirs, adversarial_flop, repeat, min_seconds)
     notes = {"device": cuda_kernels.device_name(), "products": implementation,
              "torch": "CUDA autograd, float64" if torch_reference is not None else "not available",
              "timing": "CUDA events; inputs resident on the device, gradients copied back to the host"}
     return {"rows": rows, "notes": notes}
+
+
+def _rows(case, implementation, ours, theirs, flop, repeat, min_seconds):
+    """Our row, and torch's before it when ``theirs`` (a callable returning the same tuple) is given; ours then
+    carries ``max_rel_diff_to_torch`` over the gradients (the tuple's entries after the loss)."""
+    from refimpl.core.cuda_kernels import time_device_call
+
+    rows, extra = [], {}
+    if theirs:
+        timing = time_device_call(theirs, repeat=repeat, min_seconds=min_seconds)
+        rows.append(bench_row(case, "torch CUDA autograd", timing, ours=False, threads=1, dtype="float64", work=flop,
+                              work_unit="flop"))
+        extra["max_rel_diff_to_torch"] = _max_rel_diff(ours()[1:], theirs()[1:])
+    timing = time_device_call(ours, repeat=repeat, min_seconds=min_seconds)
+    return [*rows, bench_row(case, implementation, timing, ours=True, threads=1, dtype="float64", work=flop,
+                             work_unit="flop", **extra)]
 
 
 def _torch_reference():
