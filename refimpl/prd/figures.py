@@ -2,7 +2,7 @@
 :mod:`refimpl.prd.measure` returned and recorded; nothing here computes a result.
 
 ``prd-theory``: ``theory.png`` (H∞ closed form against Monte Carlo, Theorem 1's width scaling, Theorem 2's
-drift over time, the residual with the eq. 58 fit) and ``spectrum.png``. ``prd-mnist``: the paper's
+drift over time, the residual with the eq. 58 fit), ``dependences.png`` and ``stability.png``. ``prd-mnist``: the paper's
 Figs. 1, 3-8 (``fig1_distance.png`` ... ``fig8_synthetic_with_diffusion.png``).
 """
 
@@ -41,16 +41,21 @@ def _width_panel(axis, run, settings, width_runs):
 
 def _theorem2_panel(axis, run, settings, seeds):
     times = seeds[0]["sup"].times
-    for name, style in (("sup", "k-"), ("projection", "b-"), ("penalty", "r--"), ("frozen", "g:")):
+    styles = {"sup": "k-", "projection_0": "b-", "projection_1": "c-", "projection_out": "m-.", "penalty": "r--",
+              "frozen": "g:"}
+    for name, style in styles.items():
         if name == "sup":
             label = "L_sup (no diffusion)"
         else:
-            suffix = "" if name == "projection" else f"_{name}"
-            label = f"L_aug, critic {name}: ratio {run.lookup(f'thm2.drift_ratio_aug_over_sup{suffix}'):.3f}"
-        axis.plot(times, np.mean([runs[name].drift_max for runs in seeds], axis=0), style, label=label)
-    axis.set(xlabel="flow time t", ylabel="max_j ‖u_j(t) − u_j(0)‖, mean over seeds",
+            L = run.lookup(f"thm2.{name}.L") if name.startswith("projection") else None
+            regime = "" if L is None else (f", L = {L:.3g}" + ("" if run.lookup(f"thm2.{name}.in_regime")
+                                                               else ", outside the regime"))
+            label = (f"L_aug, {name}{regime}: median ratio {run.lookup(f'thm2.{name}.drift_ratio.median'):.4f}, "
+                     f"{run.lookup(f'thm2.{name}.drift_ratio.fraction_above_1'):.0%} of seeds > 1")
+        axis.plot(times, np.median([runs[name].drift_max for runs in seeds], axis=0), style, label=label)
+    axis.set(xlabel="flow time t", ylabel="max_j ‖u_j(t) − u_j(0)‖, median over seeds",
              title=f"Theorem 2: drift over time (m = {settings.width_theorem2}, {len(seeds)} seeds)")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7)
 
 
 def _bernoulli_panel(axis, run, runs, fit):
@@ -64,35 +69,76 @@ def _bernoulli_panel(axis, run, runs, fit):
     axis.legend(fontsize=8)
 
 
-def spectrum_figure(run, spectra):
+def dependence_figure(run, settings, widths_aug):
+    """``dependences.png``: Theorem 1 against n and λ₀, the residual's decay rate against λ₀/2, the width
+    sweep under L_aug and Theorem 3's term sizes against m."""
     import matplotlib.pyplot as plt
 
-    styles = (("sup", "k", "o", "no diffusion (−∇²L_sup)"), ("aug", "r", "s", "with diffusion (GDA game, GP critic)"),
-              ("aug_frozen", "b", "^", "same state, critic frozen (−∇²L_aug)"))
-    figure, axes = plt.subplots(1, 3, figsize=(16, 4.4))
-    for name, colour, marker, label in styles:
-        eigenvalues = spectra[name][-1].eigenvalues
-        axes[0].plot(eigenvalues.real, eigenvalues.imag, marker, color=colour, label=label, alpha=0.5, ms=4,
-                     fillstyle="none")
-        axes[1].plot(spectra["times"], [s.max_real for s in spectra[name]], marker + "-", color=colour, label=label,
-                     fillstyle="none")
-    for name, colour in (("sup", "k"), ("aug", "r")):
-        axes[2].plot(spectra["times"], spectra["speeds"][name], "o-", color=colour, fillstyle="none",
-                     label="no diffusion" if name == "sup" else "with diffusion (GDA)")
-    axes[0].axvline(0, color="grey", lw=0.8)
-    axes[0].set_xscale("symlog", linthresh=1e-5)
-    axes[0].set(xlabel="Re λ (symlog, linear below 1e-5)", ylabel="Im λ",
-                title=f"Jacobian spectrum at t = {spectra['times'][-1]:.1f} (all three)")
-    axes[1].axhline(0, color="grey", lw=0.8)
-    axes[1].set_yscale("symlog", linthresh=1e-5)
-    axes[1].set(xlabel="flow time t", ylabel="max Re λ (symlog)", xscale="log",
-                title=f"max Re λ at matched times; max(game − frozen) = {run.lookup('spectrum.critic_contribution'):.1e}")
-    axes[1].legend(fontsize=8)
-    axes[2].set(xlabel="flow time t", ylabel="generator speed ‖(U̇, V̇)‖", xscale="log", yscale="log",
-                title="distance from a stationary point")
-    axes[2].legend(fontsize=8)
+    figure, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    sizes = np.array(settings.sizes)
+    axes[0, 0].loglog(sizes, run.lookup("thm1.n_sweep.drift_times_lambda0_median"), "o-",
+                      label=f"median drift × λ₀, slope {run.lookup('thm1.n_sweep.exponent'):.2f}")
+    lambdas = np.array(run.lookup("thm1.lambda_sweep.lambda0"))
+    axes[0, 0].loglog(lambdas * sizes.max(), run.lookup("thm1.lambda_sweep.normalised_drift_median"), "s-",
+                      label=f"drift/(2√n‖z(0) − y‖/√m) against {sizes.max()}·λ₀, slope "
+                            f"{run.lookup('thm1.lambda_sweep.exponent'):.2f}")
+    axes[0, 0].set(xlabel="n (circles), n_max·λ₀ (squares)", title="Theorem 1: dependence on n and on λ₀")
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 1].loglog(lambdas, run.lookup("thm1.lambda_sweep.decay_rate_median"), "o-", label="measured late-time rate")
+    axes[0, 1].loglog(lambdas, lambdas / 2, "k--", label="λ₀/2 (Remark 3: a lower bound)")
+    axes[0, 1].loglog(lambdas, lambdas, "k:", label="λ₀")
+    axes[0, 1].set(xlabel="λ₀", ylabel="decay rate of ‖z − y‖", title="Supervised residual: rate against λ₀")
+    axes[0, 1].legend(fontsize=8)
+    widths = np.array(settings.widths_aug, dtype=float)
+    for name, style in (("projection", "bo-"), ("penalty", "rs--"), ("frozen", "g^:")):
+        axes[1, 0].loglog(widths, np.median(widths_aug[name], axis=1), style,
+                          label=f"{name}: slope {run.lookup(f'thm2.widths.{name}.exponent'):.3f}")
+    axes[1, 0].set(xlabel="width m", ylabel="median max_j ‖u_j(T) − u_j(0)‖", title="Width sweep under L_aug")
+    axes[1, 0].legend(fontsize=8)
+    for term, style in zip(("reaction_u", "diffusion_u", "reaction_v", "diffusion_v"), ("o-", "s--", "^-", "v--"),
+                           strict=True):
+        axes[1, 1].loglog(settings.widths, run.lookup(f"thm3.{term}.size_in_m"), style,
+                          label=f"{term}: slope {run.lookup(f'thm3.{term}.exponent_m'):.2f}")
+    axes[1, 1].set(xlabel="width m", ylabel="mean over j at initialisation",
+                   title="Theorem 3: sizes of R and D (bounds: R ∝ m^{−1/2}, D ∝ m²)")
+    axes[1, 1].legend(fontsize=8)
     figure.tight_layout()
-    run.save_figure(figure, "spectrum")
+    run.save_figure(figure, "dependences")
+
+
+def stability_figure(run, settings, results):
+    """``stability.png``: growth rates of the symmetric and symmetry-breaking blocks against τ for every β
+    (a dispersion relation with two 'wavenumbers'), the spectrum at one point, and the Lyapunov exponents."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 4, figsize=(20, 4.4))
+    rates = np.array(settings.stability_rates)
+    for i, weight in enumerate(settings.stability_weights):
+        for axis, name in ((axes[0], "symmetric"), (axes[1], "breaking")):
+            axis.plot(rates, run.lookup(f"stability.max_real_{name}")[i], "o-", label=f"β = {weight:g}",
+                      fillstyle="none")
+    for axis, title in ((axes[0], "symmetric block (k = 0)"), (axes[1], "symmetry-breaking block (k ≠ 0)")):
+        axis.axhline(0, color="grey", lw=0.8)
+        axis.set_yscale("symlog", linthresh=1e-12)
+        axis.set(xscale="log", xlabel="critic/generator rate ratio τ",
+                 ylabel="max Re λ, max over games (symlog, linear below 1e-12)", title=title)
+    axes[0].legend(fontsize=7)
+    axes[1].set_title(f"symmetry-breaking block: {run.lookup('stability.turing_points')} Turing points of "
+                      f"{run.lookup('stability.scan_points')}")
+    weight, rate = max(settings.stability_weights), settings.stability_rates[len(settings.stability_rates) // 2]
+    split = results["spectra"][0, weight, rate]
+    axes[2].plot(split.symmetric.real, split.symmetric.imag, "bo", fillstyle="none", label="symmetric")
+    axes[2].plot(split.breaking.real, split.breaking.imag, "r.", label="symmetry-breaking")
+    axes[2].axvline(0, color="grey", lw=0.8)
+    axes[2].set(xlabel="Re λ", ylabel="Im λ", title=f"spectrum at the equilibrium of game 0, β = {weight:g}, τ = {rate:g}")
+    axes[2].legend(fontsize=8)
+    lyapunov = results["lyapunov"]
+    axes[3].boxplot([lyapunov["sup"], lyapunov["adv"]])
+    axes[3].set_xticks([1, 2], ["β = 0", f"β = {settings.ftle_weight:g}"])
+    axes[3].set(ylabel="largest finite-time Lyapunov exponent",
+                title=f"from {settings.ftle_seeds} random starts, T = {run.lookup('stability.ftle_time'):g}")
+    figure.tight_layout()
+    run.save_figure(figure, "stability")
 
 
 # ============================================================================================= prd-mnist
