@@ -115,6 +115,7 @@ class TheorySettings:
     alignments: tuple = (0.0, 1.0, 2.0, 3.0)  # input shifts c·e₁ for the λ₀-dependence
     dependence_width: int = 1024
     dependence_seeds: int = 3
+    theorem3_seeds: int = 20
     monte_carlo_samples: int = 1_000_000
     stability_n: int = 8
     stability_d_in: int = 4

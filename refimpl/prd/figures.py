@@ -8,6 +8,8 @@ Figs. 1, 3-8 (``fig1_distance.png`` ... ``fig8_synthetic_with_diffusion.png``).
 
 import numpy as np
 
+from refimpl.prd.measure import THEOREM3_TERMS
+
 
 # ============================================================================================ prd-theory
 def theory_figure(run, settings, H, estimate, width_runs, seeds, fit, lambda_0):
@@ -71,37 +73,35 @@ def _bernoulli_panel(axis, run, runs, fit):
 
 def dependence_figure(run, settings, widths_aug):
     """``dependences.png``: Theorem 1 against n and λ₀, the residual's decay rate against λ₀/2, the width
-    sweep under L_aug and Theorem 3's term sizes against m."""
+    sweep under L_aug and Theorem 3's term sizes against m and n."""
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(2, 2, figsize=(11, 8.5))
-    sizes = np.array(settings.sizes)
-    axes[0, 0].loglog(sizes, run.lookup("thm1.n_sweep.drift_times_lambda0_median"), "o-",
-                      label=f"median drift × λ₀, slope {run.lookup('thm1.n_sweep.exponent'):.2f}")
+    figure, axes = plt.subplots(2, 3, figsize=(16, 8.5))
+    axes[0, 0].loglog(settings.sizes, run.lookup("thm1.n_sweep.drift_times_lambda0_median"), "o-",
+                      label=f"slope {run.lookup('thm1.n_sweep.exponent'):.2f} (bound: at most 1.5)")
+    axes[0, 0].set(xlabel="n", ylabel="median max_j drift at T × λ₀", title="Theorem 1 against n")
     lambdas = np.array(run.lookup("thm1.lambda_sweep.lambda0"))
-    axes[0, 0].loglog(lambdas * sizes.max(), run.lookup("thm1.lambda_sweep.normalised_drift_median"), "s-",
-                      label=f"drift/(2√n‖z(0) − y‖/√m) against {sizes.max()}·λ₀, slope "
-                            f"{run.lookup('thm1.lambda_sweep.exponent'):.2f}")
-    axes[0, 0].set(xlabel="n (circles), n_max·λ₀ (squares)", title="Theorem 1: dependence on n and on λ₀")
-    axes[0, 0].legend(fontsize=7)
-    axes[0, 1].loglog(lambdas, run.lookup("thm1.lambda_sweep.decay_rate_median"), "o-", label="measured late-time rate")
-    axes[0, 1].loglog(lambdas, lambdas / 2, "k--", label="λ₀/2 (Remark 3: a lower bound)")
-    axes[0, 1].loglog(lambdas, lambdas, "k:", label="λ₀")
-    axes[0, 1].set(xlabel="λ₀", ylabel="decay rate of ‖z − y‖", title="Supervised residual: rate against λ₀")
-    axes[0, 1].legend(fontsize=8)
+    axes[0, 1].loglog(lambdas, run.lookup("thm1.lambda_sweep.normalised_drift_median"), "s-",
+                      label=f"slope {run.lookup('thm1.lambda_sweep.exponent'):.2f} (bound: at least −1)")
+    axes[0, 1].set(xlabel="λ₀ (inputs more nearly parallel to the left)",
+                   ylabel="median drift / (2√n‖z(0) − y‖/√m)", title="Theorem 1 against λ₀")
+    axes[0, 2].loglog(lambdas, run.lookup("thm1.lambda_sweep.decay_rate_median"), "o-", label="measured late-time rate")
+    axes[0, 2].loglog(lambdas, lambdas / 2, "k--", label="λ₀/2 (Remark 3: a lower bound)")
+    axes[0, 2].loglog(lambdas, lambdas, "k:", label="λ₀")
+    axes[0, 2].set(xlabel="λ₀", ylabel="decay rate of ‖z − y‖", title="Supervised residual: rate against λ₀")
     widths = np.array(settings.widths_aug, dtype=float)
     for name, style in (("projection", "bo-"), ("penalty", "rs--"), ("frozen", "g^:")):
         axes[1, 0].loglog(widths, np.median(widths_aug[name], axis=1), style,
                           label=f"{name}: slope {run.lookup(f'thm2.widths.{name}.exponent'):.3f}")
     axes[1, 0].set(xlabel="width m", ylabel="median max_j ‖u_j(T) − u_j(0)‖", title="Width sweep under L_aug")
-    axes[1, 0].legend(fontsize=8)
-    for term, style in zip(("reaction_u", "diffusion_u", "reaction_v", "diffusion_v"), ("o-", "s--", "^-", "v--"),
-                           strict=True):
-        axes[1, 1].loglog(settings.widths, run.lookup(f"thm3.{term}.size_in_m"), style,
-                          label=f"{term}: slope {run.lookup(f'thm3.{term}.exponent_m'):.2f}")
-    axes[1, 1].set(xlabel="width m", ylabel="mean over j at initialisation",
-                   title="Theorem 3: sizes of R and D (bounds: R ∝ m^{−1/2}, D ∝ m²)")
-    axes[1, 1].legend(fontsize=8)
+    for axis, variable, values in ((axes[1, 1], "m", settings.widths), (axes[1, 2], "n", settings.sizes)):
+        for term, style in zip(THEOREM3_TERMS, ("o-", "s--", "^-", "v--"), strict=True):
+            axis.loglog(values, run.lookup(f"thm3.{term}.size_in_{variable}"), style,
+                        label=f"{term}: slope {run.lookup(f'thm3.{term}.exponent_{variable}'):.2f}")
+        axis.set(xlabel=variable, ylabel="mean over j and problems, at initialisation",
+                 title=f"Theorem 3 against {variable} (bounds: R ∝ n m^(−1/2), D ∝ n m²)")
+    for axis in axes.ravel():
+        axis.legend(fontsize=8)
     figure.tight_layout()
     run.save_figure(figure, "dependences")
 

@@ -277,25 +277,26 @@ def theorem2_widths(run, settings, X, Y, dt, steps, lambda_0, lambda_max):
 THEOREM3_TERMS = ("reaction_u", "diffusion_u", "reaction_v", "diffusion_v")
 
 
-def split_sizes(run, settings, n, m):
-    """Mean over neurons and ``dependence_seeds`` of ‖R^u_j‖, ‖D^u_j‖, ‖R^v_j‖, ‖D^v_j‖ at initialisation
-    (d_out = 1, v trainable, critic width m); returns a (4,) array in the order of THEOREM3_TERMS."""
+def split_sizes(problems, m, rng):
+    """Mean over neurons and ``problems`` (a list of (X, Y)) of ‖R^u_j‖, ‖D^u_j‖, ‖R^v_j‖, ‖D^v_j‖ at an
+    initialisation of width m drawn from ``rng`` (d_out = 1, critic width m); a (4,) array in the order of
+    THEOREM3_TERMS."""
     sizes = []
-    for _ in range(settings.dependence_seeds):
-        X, Y = theory_problem(run.rng, settings, n=n)
-        split = model.prd_split(X, Y, *model.init_generator(run.rng, X.shape[1], 1, m),
-                                *model.init_critic(run.rng, 1, m))
+    for X, Y in problems:
+        split = model.prd_split(X, Y, *model.init_generator(rng, X.shape[1], 1, m), *model.init_critic(rng, 1, m))
         sizes.append([np.linalg.norm(split.reaction_u, axis=1).mean(), np.linalg.norm(split.diffusion_u, axis=1).mean(),
                       np.linalg.norm(split.reaction_v, axis=0).mean(), np.linalg.norm(split.diffusion_v, axis=0).mean()])
     return np.mean(sizes, axis=0)
 
 
 def theorem3(run, settings):
-    """Theorem 3 (eq. 56): the sizes of the four terms at initialisation against m (n fixed) and n (m fixed),
-    and their exponents (the theorem: R ∝ n m^{−1/2}, D ∝ n m², up to constants, as upper bounds)."""
-    in_m = np.array([split_sizes(run, settings, settings.n, m) for m in run.progress(settings.widths,
-                                                                                   desc="theorem 3, m")])
-    in_n = np.array([split_sizes(run, settings, n, settings.width_theorem2)
+    """Theorem 3 (eq. 56): the sizes of the four terms at initialisation against m (the same
+    ``theorem3_seeds`` problems at every m) and against n (m = ``width_theorem2``), and their exponents
+    (the theorem: R ∝ n m^{−1/2}, D ∝ n m², up to constants, as upper bounds)."""
+    problems = [theory_problem(run.rng, settings) for _ in range(settings.theorem3_seeds)]
+    in_m = np.array([split_sizes(problems, m, run.rng) for m in run.progress(settings.widths, desc="theorem 3, m")])
+    in_n = np.array([split_sizes([theory_problem(run.rng, settings, n=n) for _ in range(settings.theorem3_seeds)],
+                                 settings.width_theorem2, run.rng)
                      for n in run.progress(settings.sizes, desc="theorem 3, n")])
     widths, sizes = np.array(settings.widths, dtype=float), np.array(settings.sizes, dtype=float)
     for k, term in enumerate(THEOREM3_TERMS):

@@ -13,7 +13,7 @@ THEORY = experiment.TheorySettings(n=6, d_in=4, widths=(64, 256, 1024), seeds_pe
                                    seeds_theorem2=3, horizon=10.0, horizon_theorem2=1.0, monte_carlo_samples=4000,
                                    widths_aug=(64, 256), sizes=(6, 12), alignments=(0.0, 2.0), dependence_width=128,
                                    dependence_seeds=2, stability_weights=(0.0, 1.0), stability_rates=(0.1, 1.0),
-                                   stability_problems=1, ftle_seeds=2, ftle_steps=50, checkpoints=10)
+                                   stability_problems=1, theorem3_seeds=3, ftle_seeds=2, ftle_steps=50, checkpoints=10)
 
 
 @pytest.fixture(scope="module")
