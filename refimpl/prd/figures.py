@@ -57,7 +57,7 @@ def _theorem2_panel(axis, run, settings, seeds):
         axis.plot(times, np.median([runs[name].drift_max for runs in seeds], axis=0), style, label=label)
     axis.set(xlabel="flow time t", ylabel="max_j ‖u_j(t) − u_j(0)‖, median over seeds",
              title=f"Theorem 2: drift over time (m = {settings.width_theorem2}, {len(seeds)} seeds)")
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="lower right")
 
 
 def _bernoulli_panel(axis, run, runs, fit):
@@ -160,7 +160,7 @@ def _image_pair(figure, axes, images, titles, cmap="RdBu_r", label=""):
 
 def mnist_figures(run, settings, X, pairs, initial, side):
     _fig1_distance(run, settings, X, pairs)
-    (sup, aug), (U0, V0) = pairs[0], initial[0]
+    (sup, aug), (U0, V0, *_) = pairs[0], initial[0]
     _fig3_filters(run, sup, aug, U0)
     _fig4_features(run, settings, X, sup, aug, U0, side)
     _fig5_symmetry(run, len(pairs), sup, aug, V0)
@@ -187,10 +187,13 @@ def _fig1_distance(run, settings, X, pairs):
 def _fig3_filters(run, sup, aug, U0):
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-    _image_pair(figure, axes, [_tiles(sup.U - U0), _tiles(aug.U - U0)],
-                ["(a) without diffusion", "(b) with diffusion"], label="u_j(T) − u_j(0)")
-    figure.suptitle("Fig. 3: change of 16 hidden filters (28×28), same neurons, same colour scale")
+    figure, axes = plt.subplots(2, 2, figsize=(10, 9.2))
+    _image_pair(figure, axes[0], [_tiles(sup.U), _tiles(aug.U)], ["(a) without diffusion", "(b) with diffusion"],
+                label="u_j(T)")
+    _image_pair(figure, axes[1], [_tiles(sup.U - U0), _tiles(aug.U - U0)],
+                ["change without diffusion", "change with diffusion"], label="u_j(T) − u_j(0)")
+    figure.suptitle("Fig. 3: 16 hidden filters (28×28) at T (top) and their change from the same initialisation "
+                    "(bottom); one colour scale per row")
     run.save_figure(figure, "fig3_filters")
 
 

@@ -466,33 +466,131 @@ def mnist_step(settings, X):
 def mnist_pairs(run, settings, X, Y, dt):
     """``settings.initialisations`` initialisations, each trained without and with diffusion.
 
-    Returns the (sup, aug) trajectories per initialisation and the initial (U, V) of each."""
+    Returns the (sup, aug) trajectories per initialisation and the initial (U, V, W, a) of each."""
     pairs, initial = [], []
     for index in range(settings.initialisations):
         U, V = model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m)
         W, a = model.init_critic(run.rng, Y.shape[1], settings.m)
-        pairs.append(train_pair(run, settings, X, Y, U, V, W, a, dt, desc=f"MNIST init {index + 1}"))
-        initial.append((U, V))
+        pairs.append(train_pair(run, settings, X, Y, (U, V, W, a), dt, desc=f"MNIST init {index + 1}"))
+        initial.append((U, V, W, a))
     return pairs, initial
 
 
-def mnist_problem(run, settings):
+def mnist_problem(run, settings, n=None):
+    """n (default ``settings.n``) digits, n/10 of each class, unit-normalised, with one-hot targets."""
     images, labels, _, _ = run.load_mnist().flat()
-    per_class = settings.n // 10
+    per_class = (settings.n if n is None else n) // 10
     chosen = np.concatenate([run.rng.choice(np.flatnonzero(labels == digit), per_class, replace=False)
                              for digit in range(10)])
     return model.normalise_inputs(images[chosen]), np.eye(10)[labels[chosen]]
 
 
-def train_pair(run, settings, X, Y, U, V, W, a, dt, desc):
-    """Train one initialisation without and with diffusion (GP critic, simultaneous descent-ascent)."""
-    steps = settings.steps
-    critic = flow.CriticSettings(rate=settings.critic_step / dt, regulariser="penalty", penalty=settings.penalty)
-    common = dict(dt=dt, steps=steps, checkpoints=settings.checkpoints, backend=settings.backend,
-                  progress=lambda r: run.progress(r, desc=desc))
+def gp_critic(settings, dt, weight=1.0):
+    """The MNIST runs' WGAN-GP critic: absolute ascent step ``critic_step``, adversarial weight β."""
+    return flow.CriticSettings(rate=settings.critic_step / dt, regulariser="penalty", penalty=settings.penalty,
+                               weight=weight)
+
+
+def train_pair(run, settings, X, Y, start, dt, desc, steps=None):
+    """Train one initialisation ``start`` = (U, V, W, a) without and with diffusion (GP critic,
+    simultaneous descent-ascent) for ``steps`` (default ``settings.steps``)."""
+    U, V, W, a = start
+    common = dict(dt=dt, steps=settings.steps if steps is None else steps, checkpoints=settings.checkpoints,
+                  backend=settings.backend, progress=lambda r: run.progress(r, desc=desc))
     sup = flow.train(X, Y, U, V, adversarial=False, **common)
-    aug = flow.train(X, Y, U, V, adversarial=True, W=W, a=a, critic=critic, rng=run.rng, **common)
+    aug = flow.train(X, Y, U, V, adversarial=True, W=W, a=a, critic=gp_critic(settings, dt), rng=run.rng, **common)
     return sup, aug
+
+
+def confidence(run, key, values):
+    """Record per-initialisation ``values`` under ``key`` with their mean and 95 % t-interval over them
+    (NaN for a single initialisation)."""
+    from scipy.stats import t as student
+
+    values = np.asarray(values, dtype=float)
+    half = (student.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size) if values.size > 1
+            else float("nan"))
+    for name, value in (("per_init", values), ("mean", values.mean()), ("ci_low", values.mean() - half),
+                        ("ci_high", values.mean() + half)):
+        run.record(f"{key}.{name}", value)
+
+
+def at_residual(trajectory, level, name):
+    """The value of the curve ``name`` (an attribute of :class:`refimpl.prd.flow.Trajectory`) where the run's
+    residual first falls to ``level``, interpolated linearly between checkpoints, and the time there;
+    (NaN, NaN) if it never does."""
+    below = np.flatnonzero(trajectory.residual <= level)
+    if below.size == 0:
+        return float("nan"), float("nan")
+    k = int(below[0])
+    if k == 0:
+        return float(getattr(trajectory, name)[0]), 0.0
+    r0, r1 = trajectory.residual[k - 1], trajectory.residual[k]
+    share = (r0 - level) / (r0 - r1)
+    curve, times = getattr(trajectory, name), trajectory.times
+    return float(curve[k - 1] + share * (curve[k] - curve[k - 1])), float(times[k - 1] + share * (times[k] - times[k - 1]))
+
+
+def matched_ratio(sup, aug, name):
+    """The drift ``name`` aug/sup where each run's residual first reaches the higher of the two final
+    residuals (both fit the data equally well there); NaN where one run ends no better than it began."""
+    level = max(sup.residual[-1], aug.residual[-1])
+    if level >= min(sup.residual[0], aug.residual[0]):  # one run ends no better than it began: nothing to match
+        return float("nan")
+    return at_residual(aug, level, name)[0] / at_residual(sup, level, name)[0]
+
+
+def record_fair(run, prefix, pairs):
+    """Residuals beside drifts, with 95 % intervals over initialisations: at T, and at matched residual."""
+    for k, kind in enumerate(("sup", "aug")):
+        confidence(run, f"{prefix}.fair.residual_{kind}", [p[k].residual[-1] for p in pairs])
+        confidence(run, f"{prefix}.fair.drift_U_{kind}", [p[k].drift_U[-1] for p in pairs])
+    for name in ("drift_U", "drift_V"):
+        confidence(run, f"{prefix}.fair.{name}_ratio_at_T", [getattr(p[1], name)[-1] / getattr(p[0], name)[-1]
+                                                           for p in pairs])
+        confidence(run, f"{prefix}.fair.{name}_ratio_matched", [matched_ratio(*p, name) for p in pairs])
+
+
+def weight_sweep(run, settings, X, Y, dt, pairs, initial):
+    """The adversarial weight β of L_sup − β L_adv swept over ``settings.weights`` (β = 1 is the pairs'
+    own aug run), the first ``weight_initialisations``; drift ratio at T and at matched residual, and the
+    aug residual, each a mean over those initialisations."""
+    weights = sorted({1.0, *settings.weights})
+    pairs, initial = pairs[:settings.weight_initialisations], initial[:settings.weight_initialisations]
+    rows = {name: [] for name in ("ratio_at_T", "ratio_matched", "residual_aug")}
+    for weight in run.progress(weights, desc="MNIST weights"):
+        runs = [aug if weight == 1.0 else flow.train(X, Y, U, V, adversarial=True, W=W, a=a, rng=run.rng,
+                                                     critic=gp_critic(settings, dt, weight), dt=dt,
+                                                     steps=settings.steps, checkpoints=settings.checkpoints,
+                                                     backend=settings.backend)
+                for (_, aug), (U, V, W, a) in zip(pairs, initial, strict=True)]
+        rows["ratio_at_T"].append(np.mean([r.drift_U[-1] / p[0].drift_U[-1] for r, p in zip(runs, pairs, strict=True)]))
+        matched = [matched_ratio(p[0], r, "drift_U") for r, p in zip(runs, pairs, strict=True)]
+        rows["ratio_matched"].append(np.mean(matched))  # NaN where a run ends no better than it began
+        rows["residual_aug"].append(np.mean([r.residual[-1] for r in runs]))
+    run.record("mnist.weights.values", weights)
+    for name, values in rows.items():
+        run.record(f"mnist.weights.drift_U_{name}" if name != "residual_aug" else "mnist.weights.residual_aug", values)
+
+
+def convergence_pairs(run, settings):
+    """Pairs trained to λ₀T = ``convergence_lambda_T`` on ``convergence_n`` digits (λ₀ = λ_min(H∞)), so that
+    the supervised run has converged: drift ratios at T and at matched residual, with the residuals."""
+    X, Y = mnist_problem(run, settings, n=settings.convergence_n)
+    dt = mnist_step(settings, X)
+    lambda_0 = float(np.linalg.eigvalsh(theory.gram_infinity(X))[0])
+    steps = int(np.ceil(settings.convergence_lambda_T / (lambda_0 * dt)))
+    pairs = []
+    for index in range(settings.convergence_initialisations):
+        start = (*model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m),
+                 *model.init_critic(run.rng, Y.shape[1], settings.m))
+        pairs.append(train_pair(run, settings, X, Y, start, dt, desc=f"MNIST to convergence {index + 1}", steps=steps))
+    run.record("mnist.converged.n", settings.convergence_n)
+    run.record("mnist.converged.lambda0", lambda_0)
+    run.record("mnist.converged.lambda0_T", lambda_0 * dt * steps)
+    run.record("mnist.converged.steps", steps)
+    record_fair(run, "mnist.converged", pairs)
+    return pairs
 
 
 def synthetic_pair(run, settings):
@@ -504,7 +602,7 @@ def synthetic_pair(run, settings):
     dt = mnist_step(settings, X)
     U, V = model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m)
     W, a = model.init_critic(run.rng, Y.shape[1], settings.m)
-    sup, aug = train_pair(run, settings, X, Y, U, V, W, a, dt, desc="synthetic")
+    sup, aug = train_pair(run, settings, X, Y, (U, V, W, a), dt, desc="synthetic")
     record_pairs(run, "synthetic", [(sup, aug)], [(U, V)])
     return sup, aug, U, V
 
@@ -525,7 +623,7 @@ def record_pairs(run, prefix, pairs, initial):
         run.record(f"{prefix}.drift_max_{kind}", float(np.mean([p[k].drift_max[-1] for p in pairs])))
         run.record(f"{prefix}.residual_{kind}", float(np.mean([p[k].residual[-1] for p in pairs])))
         run.record(f"{prefix}.neuron_drift_cv_{kind}", float(np.mean([drift_spread(p[k]) for p in pairs])))
-        skewness = [skew(np.ravel(p[k].V - V0)) for p, (_, V0) in zip(pairs, initial, strict=True)]
+        skewness = [skew(np.ravel(p[k].V - V0)) for p, (_, V0, *_) in zip(pairs, initial, strict=True)]
         run.record(f"{prefix}.delta_V_skewness_{kind}", float(np.mean(skewness)))
     for name, key in (("drift_U", "drift_ratio_U"), ("drift_V", "drift_ratio_V"),
                       ("neuron_drift_cv", "neuron_drift_cv_ratio")):

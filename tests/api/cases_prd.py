@@ -113,7 +113,7 @@ CASES = [
     Case(prd.project_critic, lambda rng: {"W": rng.standard_normal((M_C, D_OUT)), "bound": 1.0},
          accepts={"W": ("wrong size",)}),  # a critic of any output size
     Case(prd.CriticSettings, lambda rng: {"rate": 1.0, "regulariser": "projection", "bound": 1.0, "penalty": 10.0,
-                                          "steps": 1}),
+                                          "steps": 1, "weight": 1.0}),
     Case(prd.train, _train_example),
     Case(prd.flat_field, _flat_field_example),
     Case(prd.joint_field, _joint_field_example, skip=("shapes",)),  # shapes: a list of tuples, checked by vector's

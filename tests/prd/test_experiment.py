@@ -106,7 +106,9 @@ def test_every_claim_cites_a_place_in_the_paper_and_carries_no_verdict_words():
 
 
 def test_mnist_experiment_fits_and_writes_the_paper_figures(tmp_path):
-    settings = experiment.MnistSettings(n=20, m=16, initialisations=1, steps=40, synthetic_n=10, checkpoints=4)
+    settings = experiment.MnistSettings(n=20, m=16, initialisations=2, steps=40, synthetic_n=10, weights=(0.0,),
+                                        convergence_n=20, convergence_lambda_T=0.5, convergence_initialisations=2,
+                                        checkpoints=4)
     document = run_experiment("prd-mnist", settings=settings, out_dir=tmp_path)
     results = document["results"]
     for prefix in ("mnist", "synthetic"):
@@ -115,6 +117,13 @@ def test_mnist_experiment_fits_and_writes_the_paper_figures(tmp_path):
         for kind in ("sup", "aug"):
             assert lookup(results, f"{prefix}.drift_U_{kind}") > 0 and lookup(results, f"{prefix}.drift_V_{kind}") > 0
             assert 0 <= lookup(results, f"{prefix}.neuron_drift_cv_{kind}") < np.sqrt(settings.m)  # CV of m values
+    # β = 0 is the supervised run itself: ratio 1 at T and at matched residual
+    assert lookup(results, "mnist.weights.values") == [0.0, 1.0]
+    assert lookup(results, "mnist.weights.drift_U_ratio_at_T")[0] == pytest.approx(1.0, abs=1e-10)
+    assert lookup(results, "mnist.weights.drift_U_ratio_matched")[0] == pytest.approx(1.0, abs=1e-10)
+    low, high = lookup(results, "mnist.fair.drift_U_ratio_matched.ci_low"), lookup(results, "mnist.fair.drift_U_ratio_matched.ci_high")
+    assert low <= lookup(results, "mnist.fair.drift_U_ratio_matched.mean") <= high
+    assert lookup(results, "mnist.converged.lambda0_T") >= 0.5
     assert lookup(results, "data.mnist_source")
     assert lookup(results, "setup.t_end") == pytest.approx(settings.steps * lookup(results, "setup.dt"))
     names = {p.stem for p in (tmp_path / "prd-mnist").glob("*.png")}
