@@ -29,8 +29,11 @@ in d_in = 10, targets y_p ~ N(0, 1).
   equal: the analogue of the uniform state of a Turing analysis), the Jacobian by hand-derived directional
   derivatives (checked against central differences in the run), split exactly into the
   neuron-permutation-symmetric block and the symmetry-breaking block, scanned over the adversarial weight
-  β and the critic/generator rate ratio τ (the analogue of D_v/D_u); and finite-time Lyapunov exponents
-  from random starts with and without the adversary, which need no stationary point.
+  β and the critic/generator rate ratio τ (the analogue of D_v/D_u); on the way to each equilibrium the
+  growth rate of the symmetry-breaking modes in closed form (:func:`refimpl.prd.stability.breaking_rate`),
+  integrated over time (the log of the most a symmetry-breaking perturbation can grow), with and without
+  the adversary; and finite-time Lyapunov exponents from random starts with and without the adversary,
+  which need no stationary point.
 
 The claims below state what the paper says; REPORT.md puts each beside the measured number and computes
 the verdict from it (an upper bound of the paper is scored one-sidedly: measured ≤ bound, by how much).

@@ -111,20 +111,23 @@ def stability_figure(run, settings, results):
     (a dispersion relation with two 'wavenumbers'), the spectrum at one point, and the Lyapunov exponents."""
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 4, figsize=(20, 4.4))
-    rates = np.array(settings.stability_rates)
-    for i, weight in enumerate(settings.stability_weights):
-        for axis, name in ((axes[0], "symmetric"), (axes[1], "breaking")):
-            axis.plot(rates, run.lookup(f"stability.max_real_{name}")[i], "o-", label=f"β = {weight:g}",
-                      fillstyle="none")
-    for axis, title in ((axes[0], "symmetric block (k = 0)"), (axes[1], "symmetry-breaking block (k ≠ 0)")):
-        axis.axhline(0, color="grey", lw=0.8)
+    figure, axes = plt.subplots(1, 4, figsize=(20, 4.6))
+    rates, weights = np.array(settings.stability_rates), settings.stability_weights
+    threshold = run.lookup("stability.threshold")
+    for i, weight in enumerate(weights):
+        shift = 1.0 + 0.06 * (i - len(weights) / 2)  # spread the β side by side at each τ
+        for axis, block in ((axes[0], "symmetric"), (axes[1], "breaking")):
+            values = [getattr(results["spectra"][0, weight, rate], block).real for rate in rates]
+            axis.plot(np.repeat(rates * shift, [v.size for v in values]), np.concatenate(values), "o", ms=3,
+                      fillstyle="none", color=f"C{i}", label=f"β = {weight:g}")
+    for axis, title in ((axes[0], "symmetric block (k = 0), game 0"),
+                        (axes[1], f"symmetry-breaking block (k ≠ 0): {run.lookup('stability.turing_points')} "
+                                  f"growing of {run.lookup('stability.scan_points')}")):
+        axis.axhspan(-threshold, threshold, color="grey", alpha=0.2, lw=0)
         axis.set_yscale("symlog", linthresh=1e-12)
-        axis.set(xscale="log", xlabel="critic/generator rate ratio τ",
-                 ylabel="max Re λ, max over games (symlog, linear below 1e-12)", title=title)
-    axes[0].legend(fontsize=7)
-    axes[1].set_title(f"symmetry-breaking block: {run.lookup('stability.turing_points')} Turing points of "
-                      f"{run.lookup('stability.scan_points')}")
+        axis.set(xscale="log", xlabel="critic/generator rate ratio τ", ylim=(-1e3, 1e-1),
+                 ylabel="Re λ of every mode (symlog, linear below 1e-12)", title=title)
+    axes[0].legend(fontsize=7, loc="lower left")
     weight, rate = max(settings.stability_weights), settings.stability_rates[len(settings.stability_rates) // 2]
     split = results["spectra"][0, weight, rate]
     axes[2].plot(split.symmetric.real, split.symmetric.imag, "bo", fillstyle="none", label="symmetric")

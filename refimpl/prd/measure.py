@@ -6,6 +6,8 @@ Each function receives the experiment's ``run`` (its generator ``run.rng``, ``ru
 ``run.record``) and records its results under the dotted keys the claims of the experiment name.
 """
 
+import itertools
+
 import numpy as np
 
 from refimpl.core.fitting import linear_fit, loglog_slope
@@ -357,6 +359,16 @@ def homogeneous_equilibria(settings, X, Y, a, W, u):
             for weight in settings.stability_weights}
 
 
+def transient_growth(settings, X, Y, a, W, u, weight):
+    """∫ s σ_max(B(t)) dt along the homogeneous flow from the game's start, over a quarter of the
+    equilibrium search's flow: the log of the most a symmetry-breaking perturbation can grow on the way
+    to the homogeneous equilibrium (:func:`refimpl.prd.stability.breaking_rate`)."""
+    steps = settings.stability_flow_steps // 4
+    rates = stability.homogeneous_breaking_rates(X, Y, a, u, np.ones(1), W, settings.stability_m, weight=weight,
+                                                 dt=settings.stability_dt, steps=steps)
+    return float(np.sum(rates[:-1]) * settings.stability_dt)
+
+
 def smooth(equilibria, settings):
     """Whether every equilibrium converged and lies farther than ``stability_kink_margin`` from a ReLU kink."""
     return all(e.converged and e.kink_margin > settings.stability_kink_margin for e in equilibria.values())
@@ -367,15 +379,22 @@ def stability_games(run, settings):
     are smooth at every β (at a kink the flow has no Jacobian: some draws settle on one). Returns a list of
     (X, Y, a, W, {β: Equilibrium}) and records how many draws it took."""
     games, draws = [], 0
+    growth = []
     for draws in run.progress(range(1, settings.stability_draws + 1), desc="stability games"):
         X, Y, a, W, u = stability_problem(run.rng, settings)
         equilibria = homogeneous_equilibria(settings, X, Y, a, W, u)
         if smooth(equilibria, settings):
             games.append((X, Y, a, W, equilibria))
+            growth.append([transient_growth(settings, X, Y, a, W, u, weight) for weight in settings.stability_weights])
         if len(games) == settings.stability_problems:
             break
     run.record("stability.draws", draws)
     run.record("stability.games", len(games))
+    growth = np.array(growth)  # (games, weights)
+    run.record("stability.transient_breaking_log_growth", growth)
+    weights = np.array(settings.stability_weights)  # must hold β = 0, sole supervision
+    run.record("stability.transient_breaking_log_growth_adv_over_sup", growth[:, weights > 0] / growth[:, weights == 0])
+    run.record("stability.transient_time", settings.stability_flow_steps * settings.stability_dt / 4)
     if not games:
         raise RuntimeError(f"no drawn game of {draws} had smooth homogeneous equilibria at every β; "
                            "raise stability_draws or stability_flow_steps")
@@ -393,7 +412,7 @@ def stability_scan(run, settings):
     grids = {name: np.full(shape, np.nan) for name in ("symmetric", "breaking", "breaking_abs", "leakage")}
     spectra, differences = {}, []
     for g, (X, Y, a, _, equilibria) in enumerate(games):
-        for (i, weight), (j, rate) in ((iw, jr) for iw in enumerate(weights) for jr in enumerate(rates)):
+        for (i, weight), (j, rate) in itertools.product(enumerate(weights), enumerate(rates)):
             e = equilibria[weight]
             J = stability.game_jacobian(X, Y, a, e.U, e.V, e.W, weight=weight, rate=rate)
             J_fd = stability.game_jacobian(X, Y, a, e.U, e.V, e.W, weight=weight, rate=rate, method="differences")

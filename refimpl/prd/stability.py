@@ -228,22 +228,27 @@ def homogeneous_equilibrium(X, Y, a, u, v, W, m, *, weight, rate, tolerance=1e-1
     the ReLU rescaling (u, v) → (cu, v/c) and the critic's radius are neutral directions) until
     ‖F‖ < ``tolerance``. Returns an :class:`Equilibrium`."""
     game = make_game(X, Y, a, weight=weight, rate=rate)
-    m = check_int("m", m, minimum=1)
-    u = check_shape("u", as_float_array("u", u, ndim=1), (game.X.shape[1],), described="(d_in,)",
-                    context=f"to match X with d_in = {game.X.shape[1]}")
-    v = check_shape("v", as_float_array("v", v, ndim=1), (game.Y.shape[1],), described="(d_out,)",
-                    context=f"to match Y with d_out = {game.Y.shape[1]}")
-    U, V, W = _check_state(game, np.tile(u, (m, 1)), np.tile(v[:, None], (1, m)), W)
+    U, V, W = _lift(game, u, v, W, m)
     tolerance = check_positive("tolerance", tolerance)
     flow_steps, newton_steps = check_int("flow_steps", flow_steps, minimum=0), check_int("newton_steps", newton_steps,
                                                                                          minimum=0)
     return _equilibrium(game, U, V, W, tolerance, flow_steps, check_positive("dt", dt), newton_steps)
 
 
+def _lift(game, u, v, W, m):
+    """The homogeneous state of m neurons u_j = u (d_in,), v_j = v (d_out,) with the critic W, validated."""
+    m = check_int("m", m, minimum=1)
+    u = check_shape("u", as_float_array("u", u, ndim=1), (game.X.shape[1],), described="(d_in,)",
+                    context=f"to match X with d_in = {game.X.shape[1]}")
+    v = check_shape("v", as_float_array("v", v, ndim=1), (game.Y.shape[1],), described="(d_out,)",
+                    context=f"to match Y with d_out = {game.Y.shape[1]}")
+    return _check_state(game, np.tile(u, (m, 1)), np.tile(v[:, None], (1, m)), W)
+
+
 def _equilibrium(game, U, V, W, tolerance, flow_steps, dt, newton_steps):
     shapes, radius = [U.shape, V.shape, W.shape], np.linalg.norm(W)
     for _ in range(flow_steps):
-        U, V, W = _euler_step(game, U, V, W, dt, radius)
+        U, V, W = _homogeneous_step(game, U, V, W, dt, radius)
     S, _ = symmetric_basis(U.shape[0], U.shape[1], V.shape[0], W.shape[0])
     state, iteration = flow._pack(U, V, W), 0
     norm = _field_norm(game, state, shapes)
@@ -287,6 +292,47 @@ def _damped(game, state, shapes, step, norm):
             return trial, trial_norm
         step = step / 2
     return state, norm
+
+
+def _homogeneous_step(game, U, V, W, dt, radius):
+    """An Euler step that keeps a homogeneous state homogeneous: the exact flow does, and the neurons' mean
+    removes the rounding differences that the symmetry-breaking modes (growth rate :func:`breaking_rate`)
+    would otherwise amplify on the way to the equilibrium."""
+    U, V, W = _euler_step(game, U, V, W, dt, radius)
+    return np.tile(U.mean(axis=0), (U.shape[0], 1)), np.tile(V.mean(axis=1, keepdims=True), (1, V.shape[1])), W
+
+
+def breaking_rate(X, Y, a, U, V, W, *, weight):
+    r"""The growth rate of the fastest symmetry-breaking mode at a homogeneous state (U, V, W) (all rows of
+    U equal, all columns of V equal), in closed form: the block is
+    :math:`\begin{pmatrix}0 & -sB\\ -sB^\top & 0\end{pmatrix}` per neuron with
+    :math:`B = \sum_p 1\{u^\top x_p > 0\} x_p r_p^\top` (d_in, d_out), r = Z − Y − βk, so the rate is
+    :math:`s\,\sigma_{max}(B)`; 0 at an equilibrium with v ≠ 0, positive on the way to it."""
+    game = make_game(X, Y, a, weight=weight, rate=1.0)
+    U, V, W = _check_state(game, U, V, W)
+    if not (np.allclose(U, U[0]) and np.allclose(V, V[:, :1])):
+        raise ValueError("breaking_rate needs a homogeneous state: all rows of U equal and all columns of V equal")
+    return _breaking_rate(game, U, V, W)
+
+
+def _breaking_rate(game, U, V, W):
+    Z, k, _ = _parts(game, U, V, W)
+    active = (game.X @ U[0] > 0).astype(float)
+    B = game.X.T @ (active[:, None] * (Z - game.Y - game.weight * k))
+    return float(model._generator_scale(V.shape[0], U.shape[0]) * np.linalg.norm(B, 2))
+
+
+def homogeneous_breaking_rates(X, Y, a, u, v, W, m, *, weight, dt, steps):
+    """:func:`breaking_rate` along the homogeneous Euler flow (rate τ = 1) from (u (d_in,), v (d_out,), W),
+    m neurons: (steps + 1,) rates, from the start to ``steps`` · ``dt``."""
+    game = make_game(X, Y, a, weight=weight, rate=1.0)
+    U, V, W = _lift(game, u, v, W, m)
+    steps = check_int("steps", steps, minimum=1)
+    dt, radius, rates = check_positive("dt", dt), np.linalg.norm(W), []
+    for _ in range(steps):
+        rates.append(_breaking_rate(game, U, V, W))
+        U, V, W = _homogeneous_step(game, U, V, W, dt, radius)
+    return np.array(rates + [_breaking_rate(game, U, V, W)])
 
 
 def _euler_step(game, U, V, W, dt, radius):

@@ -75,6 +75,12 @@ def _equilibrium_example(rng):
             "v": np.ones(1), "m": M, "tolerance": 1e-10, "flow_steps": 2, "dt": 0.01, "newton_steps": 2}
 
 
+def _homogeneous_state(rng):
+    game = _game(rng)
+    return {**{k: game[k] for k in ("X", "Y", "a", "W", "weight")}, "U": np.tile(rng.standard_normal(D_IN), (M, 1)),
+            "V": np.full((1, M), 0.7)}
+
+
 def _lyapunov_example(rng):
     game = _game(rng)
     size = game["U"].size + game["V"].size + game["W"].size
@@ -142,6 +148,10 @@ CASES = [
     Case(prd.game_field, _game),
     Case(prd.game_jacobian, lambda rng: {**_game(rng), "method": "differences", "h": 1e-6}),
     Case(prd.homogeneous_equilibrium, _equilibrium_example),
+    Case(prd.homogeneous_breaking_rates, lambda rng: {k: v for k, v in _equilibrium_example(rng).items()
+                                                      if k in ("X", "Y", "a", "u", "v", "W", "m", "weight", "dt")}
+         | {"steps": 3}),
+    Case(prd.breaking_rate, _homogeneous_state),
     Case(prd.finite_time_lyapunov, _lyapunov_example,
          accepts={"subspace": ("none", "wrong size")}),  # None: the whole state; any number of spanning columns
     Case(prd.symmetric_basis, lambda rng: {"m": M, "d_in": D_IN, "d_out": 1, "m_c": M_C}),

@@ -131,3 +131,19 @@ def test_unknown_jacobian_method_is_refused():
     U, V = model.init_generator(rng, 4, 1, 6)
     with pytest.raises(ValueError, match="method must be"):
         stability.game_jacobian(X, Y, a, U, V, W, weight=1.0, rate=1.0, method="autodiff")
+
+
+def test_closed_form_breaking_rate_is_the_largest_eigenvalue_of_the_breaking_block():
+    X, Y, a, W, rng = _game(9)
+    U, V = np.tile(rng.standard_normal(4), (6, 1)), np.full((1, 6), -0.8)
+    split = stability.symmetry_split(stability.game_jacobian(X, Y, a, U, V, W, weight=2.0, rate=1.0), 6, 4, 1, 5)
+    assert stability.breaking_rate(X, Y, a, U, V, W, weight=2.0) == pytest.approx(split.max_real_breaking, rel=1e-10)
+    with pytest.raises(ValueError, match="homogeneous state"):
+        stability.breaking_rate(X, Y, a, U + rng.standard_normal(U.shape), V, W, weight=2.0)
+
+
+def test_breaking_rate_falls_to_zero_along_the_flow_to_a_homogeneous_equilibrium():
+    X, Y, a, W, rng = _game(5)
+    u = rng.standard_normal(4)
+    rates = stability.homogeneous_breaking_rates(X, Y, a, u, np.ones(1), W, 6, weight=1.0, dt=0.02, steps=20000)
+    assert rates.shape == (20001,) and rates[0] > 1e-3 and rates[-1] < 1e-6
