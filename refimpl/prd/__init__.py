@@ -2,7 +2,8 @@
 
 ``model`` (generator, critic, L_sup, L_aug, the PRD split of eqs. 52-55), ``kernels`` (NumPy/numba twins,
 CUDA twins in ``cuda_kernels``), ``flow`` (Euler GDA and ``solve_ivp``), ``theory`` (H∞, Theorems 1-2,
-Bernoulli fit, Jacobian spectrum), ``experiment`` (settings, claims and the registered experiments
+Bernoulli fit, Jacobian spectrum), ``stability`` (the descent-ascent game with a projected critic: its
+homogeneous equilibria, hand-derived Jacobian, symmetric/symmetry-breaking split, Lyapunov exponents), ``experiment`` (settings, claims and the registered experiments
 ``prd-theory`` and ``prd-mnist``), ``measure`` (their training runs and recorded numbers), ``figures``
 (their plots), ``bench`` (``refimpl bench prd``).
 """
@@ -37,6 +38,21 @@ from refimpl.prd.model import (
                                project_critic,
                                supervised_gradient,
 )
+from refimpl.prd.stability import (
+                               Equilibrium,
+                               Game,
+                               SymmetrySplit,
+                               breaking_rate,
+                               finite_time_lyapunov,
+                               game_field,
+                               game_jacobian,
+                               homogeneous_breaking_rates,
+                               homogeneous_equilibrium,
+                               kink_margin,
+                               make_game,
+                               symmetric_basis,
+                               symmetry_split,
+)
 from refimpl.prd.theory import (
                                fit_bernoulli,
                                gram_finite,
@@ -44,13 +60,36 @@ from refimpl.prd.theory import (
                                gram_monte_carlo,
                                jacobian_spectrum,
                                lambda0,
+                               residual_bound,
                                theorem1_bound,
                                theorem2_bound,
+                               theorem2_critic_bound,
+                               theorem2_in_regime,
+                               theorem2_kappa,
+                               theorem2_mu,
 )
 
 __all__ = [
                                "AugmentedParts",
                                "CriticSettings",
+                               "Equilibrium",
+                               "Game",
+                               "SymmetrySplit",
+                               "breaking_rate",
+                               "finite_time_lyapunov",
+                               "game_field",
+                               "game_jacobian",
+                               "homogeneous_breaking_rates",
+                               "homogeneous_equilibrium",
+                               "kink_margin",
+                               "make_game",
+                               "residual_bound",
+                               "symmetric_basis",
+                               "symmetry_split",
+                               "theorem2_critic_bound",
+                               "theorem2_in_regime",
+                               "theorem2_kappa",
+                               "theorem2_mu",
                                "PrdSplit",
                                "Trajectory",
                                "adversarial_gradient",

@@ -2,11 +2,13 @@
 :mod:`refimpl.prd.measure` returned and recorded; nothing here computes a result.
 
 ``prd-theory``: ``theory.png`` (H∞ closed form against Monte Carlo, Theorem 1's width scaling, Theorem 2's
-drift over time, the residual with the eq. 58 fit) and ``spectrum.png``. ``prd-mnist``: the paper's
+drift over time, the residual with the eq. 58 fit), ``dependences.png`` and ``stability.png``. ``prd-mnist``: the paper's
 Figs. 1, 3-8 (``fig1_distance.png`` ... ``fig8_synthetic_with_diffusion.png``).
 """
 
 import numpy as np
+
+from refimpl.prd.measure import THEOREM3_TERMS
 
 
 # ============================================================================================ prd-theory
@@ -41,16 +43,21 @@ def _width_panel(axis, run, settings, width_runs):
 
 def _theorem2_panel(axis, run, settings, seeds):
     times = seeds[0]["sup"].times
-    for name, style in (("sup", "k-"), ("projection", "b-"), ("penalty", "r--"), ("frozen", "g:")):
+    styles = {"sup": "k-", "projection_0": "b-", "projection_1": "c-", "projection_out": "m-.", "penalty": "r--",
+              "frozen": "g:"}
+    for name, style in styles.items():
         if name == "sup":
             label = "L_sup (no diffusion)"
         else:
-            suffix = "" if name == "projection" else f"_{name}"
-            label = f"L_aug, critic {name}: ratio {run.lookup(f'thm2.drift_ratio_aug_over_sup{suffix}'):.3f}"
-        axis.plot(times, np.mean([runs[name].drift_max for runs in seeds], axis=0), style, label=label)
-    axis.set(xlabel="flow time t", ylabel="max_j ‖u_j(t) − u_j(0)‖, mean over seeds",
+            L = run.lookup(f"thm2.{name}.L") if name.startswith("projection") else None
+            regime = "" if L is None else (f", L = {L:.3g}" + ("" if run.lookup(f"thm2.{name}.in_regime")
+                                                               else ", outside the regime"))
+            label = (f"L_aug, {name}{regime}: median ratio {run.lookup(f'thm2.{name}.drift_ratio.median'):.4f}, "
+                     f"{run.lookup(f'thm2.{name}.drift_ratio.fraction_above_1'):.0%} of seeds > 1")
+        axis.plot(times, np.median([runs[name].drift_max for runs in seeds], axis=0), style, label=label)
+    axis.set(xlabel="flow time t", ylabel="max_j ‖u_j(t) − u_j(0)‖, median over seeds",
              title=f"Theorem 2: drift over time (m = {settings.width_theorem2}, {len(seeds)} seeds)")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, loc="lower right")
 
 
 def _bernoulli_panel(axis, run, runs, fit):
@@ -64,35 +71,77 @@ def _bernoulli_panel(axis, run, runs, fit):
     axis.legend(fontsize=8)
 
 
-def spectrum_figure(run, spectra):
+def dependence_figure(run, settings, widths_aug):
+    """``dependences.png``: Theorem 1 against n and λ₀, the residual's decay rate against λ₀/2, the width
+    sweep under L_aug and Theorem 3's term sizes against m and n."""
     import matplotlib.pyplot as plt
 
-    styles = (("sup", "k", "o", "no diffusion (−∇²L_sup)"), ("aug", "r", "s", "with diffusion (GDA game, GP critic)"),
-              ("aug_frozen", "b", "^", "same state, critic frozen (−∇²L_aug)"))
-    figure, axes = plt.subplots(1, 3, figsize=(16, 4.4))
-    for name, colour, marker, label in styles:
-        eigenvalues = spectra[name][-1].eigenvalues
-        axes[0].plot(eigenvalues.real, eigenvalues.imag, marker, color=colour, label=label, alpha=0.5, ms=4,
-                     fillstyle="none")
-        axes[1].plot(spectra["times"], [s.max_real for s in spectra[name]], marker + "-", color=colour, label=label,
-                     fillstyle="none")
-    for name, colour in (("sup", "k"), ("aug", "r")):
-        axes[2].plot(spectra["times"], spectra["speeds"][name], "o-", color=colour, fillstyle="none",
-                     label="no diffusion" if name == "sup" else "with diffusion (GDA)")
-    axes[0].axvline(0, color="grey", lw=0.8)
-    axes[0].set_xscale("symlog", linthresh=1e-5)
-    axes[0].set(xlabel="Re λ (symlog, linear below 1e-5)", ylabel="Im λ",
-                title=f"Jacobian spectrum at t = {spectra['times'][-1]:.1f} (all three)")
-    axes[1].axhline(0, color="grey", lw=0.8)
-    axes[1].set_yscale("symlog", linthresh=1e-5)
-    axes[1].set(xlabel="flow time t", ylabel="max Re λ (symlog)", xscale="log",
-                title=f"max Re λ at matched times; max(game − frozen) = {run.lookup('spectrum.critic_contribution'):.1e}")
-    axes[1].legend(fontsize=8)
-    axes[2].set(xlabel="flow time t", ylabel="generator speed ‖(U̇, V̇)‖", xscale="log", yscale="log",
-                title="distance from a stationary point")
-    axes[2].legend(fontsize=8)
+    figure, axes = plt.subplots(2, 3, figsize=(16, 8.5))
+    axes[0, 0].loglog(settings.sizes, run.lookup("thm1.n_sweep.drift_times_lambda0_median"), "o-",
+                      label=f"slope {run.lookup('thm1.n_sweep.exponent'):.2f} (bound: at most 1.5)")
+    axes[0, 0].set(xlabel="n", ylabel="median max_j drift at T × λ₀", title="Theorem 1 against n")
+    lambdas = np.array(run.lookup("thm1.lambda_sweep.lambda0"))
+    axes[0, 1].loglog(lambdas, run.lookup("thm1.lambda_sweep.normalised_drift_median"), "s-",
+                      label=f"slope {run.lookup('thm1.lambda_sweep.exponent'):.2f} (bound: at least −1)")
+    axes[0, 1].set(xlabel="λ₀ (inputs more nearly parallel to the left)",
+                   ylabel="median drift / (2√n‖z(0) − y‖/√m)", title="Theorem 1 against λ₀")
+    axes[0, 2].loglog(lambdas, run.lookup("thm1.lambda_sweep.decay_rate_median"), "o-", label="measured late-time rate")
+    axes[0, 2].loglog(lambdas, lambdas / 2, "k--", label="λ₀/2 (Remark 3: a lower bound)")
+    axes[0, 2].loglog(lambdas, lambdas, "k:", label="λ₀")
+    axes[0, 2].set(xlabel="λ₀", ylabel="decay rate of ‖z − y‖", title="Supervised residual: rate against λ₀")
+    widths = np.array(settings.widths_aug, dtype=float)
+    for name, style in (("projection", "bo-"), ("penalty", "rs--"), ("frozen", "g^:")):
+        axes[1, 0].loglog(widths, np.median(widths_aug[name], axis=1), style,
+                          label=f"{name}: slope {run.lookup(f'thm2.widths.{name}.exponent'):.3f}")
+    axes[1, 0].set(xlabel="width m", ylabel="median max_j ‖u_j(T) − u_j(0)‖", title="Width sweep under L_aug")
+    for axis, variable, values in ((axes[1, 1], "m", settings.widths), (axes[1, 2], "n", settings.sizes)):
+        for term, style in zip(THEOREM3_TERMS, ("o-", "s--", "^-", "v--"), strict=True):
+            axis.loglog(values, run.lookup(f"thm3.{term}.size_in_{variable}"), style,
+                        label=f"{term}: slope {run.lookup(f'thm3.{term}.exponent_{variable}'):.2f}")
+        axis.set(xlabel=variable, ylabel="mean over j and problems, at initialisation",
+                 title=f"Theorem 3 against {variable} (bounds: R ∝ n m^(−1/2), D ∝ n m²)")
+    for axis in axes.ravel():
+        axis.legend(fontsize=8)
     figure.tight_layout()
-    run.save_figure(figure, "spectrum")
+    run.save_figure(figure, "dependences")
+
+
+def stability_figure(run, settings, results):
+    """``stability.png``: growth rates of the symmetric and symmetry-breaking blocks against τ for every β
+    (a dispersion relation with two 'wavenumbers'), the spectrum at one point, and the Lyapunov exponents."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 4, figsize=(20, 4.6))
+    rates, weights = np.array(settings.stability_rates), settings.stability_weights
+    threshold = run.lookup("stability.threshold")
+    for i, weight in enumerate(weights):
+        shift = 1.0 + 0.06 * (i - len(weights) / 2)  # spread the β side by side at each τ
+        for axis, block in ((axes[0], "symmetric"), (axes[1], "breaking")):
+            values = [getattr(results["spectra"][0, weight, rate], block).real for rate in rates]
+            axis.plot(np.repeat(rates * shift, [v.size for v in values]), np.concatenate(values), "o", ms=3,
+                      fillstyle="none", color=f"C{i}", label=f"β = {weight:g}")
+    for axis, title in ((axes[0], "symmetric block (k = 0), game 0"),
+                        (axes[1], f"symmetry-breaking block (k ≠ 0): {run.lookup('stability.turing_points')} "
+                                  f"growing of {run.lookup('stability.scan_points')}")):
+        axis.axhspan(-threshold, threshold, color="grey", alpha=0.2, lw=0)
+        axis.set_yscale("symlog", linthresh=1e-12)
+        axis.set(xscale="log", xlabel="critic/generator rate ratio τ", ylim=(-1e3, 1e-1),
+                 ylabel="Re λ of every mode (symlog, linear below 1e-12)", title=title)
+    axes[0].legend(fontsize=7, loc="lower left")
+    weight, rate = max(settings.stability_weights), settings.stability_rates[len(settings.stability_rates) // 2]
+    split = results["spectra"][0, weight, rate]
+    axes[2].plot(split.symmetric.real, split.symmetric.imag, "bo", fillstyle="none", label="symmetric")
+    axes[2].plot(split.breaking.real, split.breaking.imag, "r.", label="symmetry-breaking")
+    axes[2].axvline(0, color="grey", lw=0.8)
+    axes[2].set(xlabel="Re λ", ylabel="Im λ", title=f"spectrum at the equilibrium of game 0, β = {weight:g}, τ = {rate:g}")
+    axes[2].legend(fontsize=8)
+    lyapunov = results["lyapunov"]
+    axes[3].boxplot([lyapunov["sup"], lyapunov["adv"]])
+    axes[3].set_xticks([1, 2], ["β = 0", f"β = {settings.ftle_weight:g}"])
+    axes[3].set(ylabel="largest finite-time Lyapunov exponent",
+                title=f"from {settings.ftle_seeds} random starts, T = {run.lookup('stability.ftle_time'):g}")
+    figure.tight_layout()
+    run.save_figure(figure, "stability")
 
 
 # ============================================================================================= prd-mnist
@@ -114,7 +163,7 @@ def _image_pair(figure, axes, images, titles, cmap="RdBu_r", label=""):
 
 def mnist_figures(run, settings, X, pairs, initial, side):
     _fig1_distance(run, settings, X, pairs)
-    (sup, aug), (U0, V0) = pairs[0], initial[0]
+    (sup, aug), (U0, V0, *_) = pairs[0], initial[0]
     _fig3_filters(run, sup, aug, U0)
     _fig4_features(run, settings, X, sup, aug, U0, side)
     _fig5_symmetry(run, len(pairs), sup, aug, V0)
@@ -141,10 +190,13 @@ def _fig1_distance(run, settings, X, pairs):
 def _fig3_filters(run, sup, aug, U0):
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-    _image_pair(figure, axes, [_tiles(sup.U - U0), _tiles(aug.U - U0)],
-                ["(a) without diffusion", "(b) with diffusion"], label="u_j(T) − u_j(0)")
-    figure.suptitle("Fig. 3: change of 16 hidden filters (28×28), same neurons, same colour scale")
+    figure, axes = plt.subplots(2, 2, figsize=(10, 9.2))
+    _image_pair(figure, axes[0], [_tiles(sup.U), _tiles(aug.U)], ["(a) without diffusion", "(b) with diffusion"],
+                label="u_j(T)")
+    _image_pair(figure, axes[1], [_tiles(sup.U - U0), _tiles(aug.U - U0)],
+                ["change without diffusion", "change with diffusion"], label="u_j(T) − u_j(0)")
+    figure.suptitle("Fig. 3: 16 hidden filters (28×28) at T (top) and their change from the same initialisation "
+                    "(bottom); one colour scale per row")
     run.save_figure(figure, "fig3_filters")
 
 

@@ -44,7 +44,7 @@ class CriticSettings:
     rate : critic ascent step relative to the generator step ``dt`` (0 freezes the critic)
     regulariser : "projection" (‖W‖_F ≤ bound, Theorem 2), "penalty" (WGAN-GP, weight ``penalty``) or "none"
     bound : L of the projection;  penalty : λ_GP (10 in Gulrajani et al.);  steps : critic steps per
-    generator step (n_critic)
+    generator step (n_critic);  weight : β ≥ 0, the generator descends L_sup − β L_adv (1: L_aug, eq. 2)
     """
 
     rate: float = 1.0
@@ -52,6 +52,7 @@ class CriticSettings:
     bound: float = 1.0
     penalty: float = 10.0
     steps: int = 1
+    weight: float = 1.0
 
     def __post_init__(self):
         check_positive("rate", self.rate, allow_zero=True)
@@ -59,6 +60,7 @@ class CriticSettings:
         check_positive("bound", self.bound)
         check_positive("penalty", self.penalty, allow_zero=True)
         check_int("steps", self.steps, minimum=1)
+        check_positive("weight", self.weight, allow_zero=True)
 
 
 @dataclass
@@ -168,23 +170,24 @@ def train(X, Y, U, V, *, dt, steps, adversarial, W=None, a=None, critic=None, tr
     rng = _check_optional_rng(rng, training_critic and critic.regulariser == "penalty" and critic.penalty > 0)
     if training_critic and critic.regulariser == "projection":
         W = model._project_critic(W, critic.bound)
-    rows = _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic if training_critic else None, train_V, rng,
-                  checkpoints, get_kernel(SUPERVISED, backend), progress)
+    weight = 1.0 if critic is None else critic.weight
+    rows = _euler(X, Y, U, V, W, a, dt, steps, (adversarial, weight), critic if training_critic else None, train_V,
+                  rng, checkpoints, get_kernel(SUPERVISED, backend), progress)
     columns = list(zip(*rows[:-1]))
     arrays = [np.array(c) for c in columns[:-1]] + [np.stack(columns[-1])]
     return Trajectory(*arrays, *rows[-1])
 
 
-def _euler(X, Y, U, V, W, a, dt, steps, adversarial, critic, train_V, rng, checkpoints, supervised, progress):
-    """The loop of :func:`train` (its arguments validated, ``supervised`` the kernel function); returns the
-    checkpoint rows and, last, the final (U, V, W, a)."""
-    U0, V0 = U.copy(), V.copy()
+def _euler(X, Y, U, V, W, a, dt, steps, adversary, critic, train_V, rng, checkpoints, supervised, progress):
+    """The loop of :func:`train` (its arguments validated, ``supervised`` the kernel function, ``adversary``
+    the pair (adversarial, weight β)); returns the checkpoint rows and, last, the final (U, V, W, a)."""
+    (adversarial, weight), (U0, V0) = adversary, (U.copy(), V.copy())
     record_at = set(np.unique(np.linspace(0, steps, checkpoints + 1).astype(int)).tolist())
     rows = []
     loop = range(steps + 1) if progress is None else progress(range(steps + 1))
     for step in loop:
         if adversarial:
-            loss_sup, loss_adv, dU, dV, _, _, Z = model._augmented_parts(X, Y, U, V, W, a, supervised)
+            loss_sup, loss_adv, dU, dV, _, _, Z = model._augmented_parts(X, Y, U, V, W, a, supervised, weight)
         else:
             (loss_sup, dU, dV), loss_adv = model._supervised_gradient(X, Y, U, V, supervised), 0.0
         if not (math.isfinite(loss_sup) and math.isfinite(loss_adv)):  # the check only builds the message

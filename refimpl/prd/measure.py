@@ -6,11 +6,13 @@ Each function receives the experiment's ``run`` (its generator ``run.rng``, ``ru
 ``run.record``) and records its results under the dotted keys the claims of the experiment name.
 """
 
+import itertools
+
 import numpy as np
 
 from refimpl.core.fitting import linear_fit, loglog_slope
 from refimpl.data import bump_images
-from refimpl.prd import flow, model, theory
+from refimpl.prd import flow, model, stability, theory
 
 
 # ============================================================================================ prd-theory
@@ -28,10 +30,10 @@ def gram(run, settings, X):
     return H, estimate
 
 
-def theory_problem(rng, settings):
-    X = model.normalise_inputs(rng.standard_normal((settings.n, settings.d_in)))
-    Y = rng.standard_normal((settings.n, 1))
-    return X, Y
+def theory_problem(rng, settings, n=None):
+    """n (default ``settings.n``) random unit inputs in d_in dimensions and targets y_p ~ N(0, 1)."""
+    n = settings.n if n is None else n
+    return model.normalise_inputs(rng.standard_normal((n, settings.d_in))), rng.standard_normal((n, 1))
 
 
 def theorem1(run, settings, X, Y, dt, steps, lambda_0):
@@ -65,62 +67,245 @@ def theorem1(run, settings, X, Y, dt, steps, lambda_0):
     return width_runs
 
 
-# the theorem's critic first: its numbers carry the unsuffixed keys
-THEOREM2_CRITICS = ("projection", "penalty", "frozen")
+def distribution(run, key, values, above=1):
+    """Record the per-seed ``values`` under ``key`` with their mean, median, quartiles and the fraction of
+    them above ``above`` (an int: 1 for a ratio, 0 for a difference)."""
+    values = np.asarray(values, dtype=float)
+    q25, median, q75 = np.percentile(values, [25, 50, 75])
+    for name, value in (("per_seed", values), ("mean", values.mean()), ("median", median), ("q25", q25),
+                        ("q75", q75), (f"fraction_above_{above}", float(np.mean(values > above))),
+                        ("seeds", values.size)):
+        run.record(f"{key}.{name}", value)
+
+
+def tightest(run, key, measured, bound, name):
+    """Record where ``measured`` (any shape) comes closest to ``bound`` (same shape, > 0): both values there
+    and the largest ratio, as ``key.{name}_at_tightest``, ``key.bound_{name}_at_tightest``, ``key.max_ratio_{name}``."""
+    ratios = measured / bound
+    at = np.unravel_index(np.argmax(ratios), ratios.shape)
+    run.record(f"{key}.{name}_at_tightest", float(measured[at]))
+    run.record(f"{key}.bound_{name}_at_tightest", float(bound[at]))
+    run.record(f"{key}.max_ratio_{name}", float(ratios[at]))
+
+
+def theorem2_critics(settings, lambda_0, lambda_max, n, m, residual_0):
+    """The critics of the Theorem 2 runs, and for each projected one its bound L and whether it lies in the
+    theorem's regime κμ < ε < ‖z(0) − y‖, with ε = ``epsilon_fraction`` · min over seeds of ‖z(0) − y‖.
+
+    The in-regime bounds are ``bound_fractions`` of the L at which κμ = ε; ``settings.bound`` is the
+    reference L of the first pass, kept to show (and refuse to score) a configuration outside the regime.
+    Returns ({name: CriticSettings or None}, {name: (L, κμ, in_regime)}, κ, ε)."""
+    kappa = theory.theorem2_kappa(lambda_0, lambda_max)
+    epsilon = settings.epsilon_fraction * float(np.min(residual_0))
+    limit = theory.theorem2_critic_bound(epsilon, n, m, settings.delta, kappa)
+    bounds = {f"projection_{k}": fraction * limit for k, fraction in enumerate(settings.bound_fractions)}
+    bounds["projection_out"] = settings.bound
+    critics, regimes = {}, {}
+    for name, L in bounds.items():
+        critics[name] = flow.CriticSettings(rate=settings.critic_rate, regulariser="projection", bound=L)
+        mu = theory.theorem2_mu(L, n, m, settings.delta)
+        regimes[name] = (L, kappa * mu, theory.theorem2_in_regime(kappa, mu, epsilon, residual_0))
+    critics["penalty"] = flow.CriticSettings(rate=settings.critic_rate, regulariser="penalty", penalty=settings.penalty)
+    critics["frozen"] = None
+    return critics, regimes, kappa, epsilon
 
 
 def theorem2(run, settings, X, Y, dt, steps, lambda_0, lambda_max):
-    """The same initialisations trained without and with diffusion, for three critics and several seeds.
+    """The same initialisations trained without and with diffusion, for every critic of
+    :func:`theorem2_critics` and several seeds; eqs. 43 and 35 scored for the projected critics in regime.
 
-    Returns the list of runs per seed ({"sup", "projection", "penalty", "frozen"} → Trajectory) and the
-    first seed's initial (U, V, W, a)."""
-    m = settings.width_theorem2
-    steps2 = int(settings.horizon_theorem2 * steps)
-    common = dict(dt=dt, steps=steps2, train_V=False, checkpoints=settings.checkpoints)
-    critics = {
-        "projection": flow.CriticSettings(rate=settings.critic_rate, regulariser="projection", bound=settings.bound),
-        "penalty": flow.CriticSettings(rate=settings.critic_rate, regulariser="penalty", penalty=settings.penalty),
-        "frozen": None,
-    }
-    seeds, problem = [], None
-    for _ in run.progress(range(settings.seeds_theorem2), desc="theorem 2 seeds"):
-        U, V = model.init_generator(run.rng, X.shape[1], 1, m)
-        W, a = model.init_critic(run.rng, 1, m)
-        problem = problem or (U, V, W, a)
+    Returns the list of runs per seed ({"sup", critic names} → Trajectory) and the first seed's initial
+    (U, V, W, a)."""
+    n, m = X.shape[0], settings.width_theorem2
+    common = dict(dt=dt, steps=int(settings.horizon_theorem2 * steps), train_V=False, checkpoints=settings.checkpoints)
+    starts = [(*model.init_generator(run.rng, X.shape[1], 1, m), *model.init_critic(run.rng, 1, m))
+              for _ in range(settings.seeds_theorem2)]
+    residual_0 = np.array([np.linalg.norm(model.generator_forward(X, U, V) - Y) for U, V, _, _ in starts])
+    critics, regimes, kappa, epsilon = theorem2_critics(settings, lambda_0, lambda_max, n, m, residual_0)
+    seeds = []
+    for U, V, W, a in run.progress(starts, desc="theorem 2 seeds"):
         runs = {"sup": flow.train(X, Y, U, V, adversarial=False, **common)}
         for name, critic in critics.items():
             runs[name] = flow.train(X, Y, U, V, adversarial=True, W=W, a=a, critic=critic, rng=run.rng, **common)
         seeds.append(runs)
-    times = seeds[0]["sup"].times
-    late = times >= times[-1] / 2
-    for name in THEOREM2_CRITICS:
-        suffix = "" if name == "projection" else f"_{name}"
-        ratios = np.array([runs[name].drift_max[-1] / runs["sup"].drift_max[-1] for runs in seeds])
-        extra = np.mean([runs[name].drift_max - runs["sup"].drift_max for runs in seeds], axis=0)
-        slope, _, r_squared = linear_fit(times[late], extra[late])
-        run.record(f"thm2.drift_ratio_aug_over_sup{suffix}", float(ratios.mean()))
-        run.record(f"thm2.drift_ratio_per_seed{suffix}", ratios)
-        run.record(f"thm2.drift_ratio_standard_error{suffix}",
-                   float(ratios.std(ddof=1) / np.sqrt(ratios.size)) if ratios.size > 1 else float("nan"))
-        run.record(f"thm2.fraction_of_seeds_above_1{suffix}", float(np.mean(ratios > 1)))
-        run.record(f"thm2.final_residual{suffix}", float(np.mean([runs[name].residual[-1] for runs in seeds])))
-        run.record(f"thm2.extra_drift_final{suffix}", extra[-1])
-        run.record(f"thm2.extra_drift_late_slope{suffix}", slope)
-        run.record(f"thm2.extra_drift_linear_r2{suffix}", r_squared)
-    # eq. 43 with κ = λ₁/λ₀, λ₁ = 2λ_max(H∞) + λ₀ (Lemma 4), δ = 0.1 (our choice), L = the projection bound
-    kappa, positive = (2.0 * lambda_max + lambda_0) / lambda_0, times > 0
-    drift = np.array([runs["projection"].drift_max[positive] for runs in seeds])  # (seeds, times t > 0)
-    bound = np.array([theory.theorem2_bound(times[positive], X.shape[0], m, lambda_0, runs["projection"].residual[0],
-                                            settings.bound, 0.1, kappa) for runs in seeds])
-    bound_ratios = drift / bound
-    tightest = np.unravel_index(np.argmax(bound_ratios), bound_ratios.shape)  # the seed and time closest to it
-    run.record("thm2.drift_max_at_tightest_eq43", drift[tightest])
-    run.record("thm2.bound_eq43_at_tightest", bound[tightest])
-    run.record("thm2.max_ratio_to_bound_eq43", float(np.max(bound_ratios)))
-    run.record("thm2.width", m)
-    run.record("thm2.seeds", settings.seeds_theorem2)
-    run.record("thm2.final_residual_sup", float(np.mean([runs["sup"].residual[-1] for runs in seeds])))
-    return seeds, problem
+    for key, value in (("kappa", kappa), ("delta", settings.delta), ("epsilon", epsilon), ("width", m),
+                       ("residual_0_min", float(residual_0.min())), ("seeds", settings.seeds_theorem2)):
+        run.record(f"thm2.{key}", value)
+    distribution(run, "thm2.sup.final_residual", [runs["sup"].residual[-1] for runs in seeds])
+    for name in critics:
+        distribution(run, f"thm2.{name}.drift_ratio", [runs[name].drift_max[-1] / runs["sup"].drift_max[-1]
+                                                       for runs in seeds])
+        distribution(run, f"thm2.{name}.final_residual", [runs[name].residual[-1] for runs in seeds])
+    for name, (L, kappa_mu, in_regime) in regimes.items():
+        score_theorem2_bounds(run, f"thm2.{name}", [runs[name] for runs in seeds], (L, kappa_mu, in_regime),
+                              (settings.delta, kappa, epsilon, lambda_0), n, m)
+    return seeds, starts[0]
+
+
+def score_theorem2_bounds(run, key, trajectories, regime, constants, n, m):
+    """Eq. 43 (drift) and eq. 35 (residual) against every trajectory of one projected critic, at every
+    checkpoint t > 0, recorded where they come closest; refused (only the reason recorded) outside the regime.
+
+    ``regime`` is (L, κμ, in_regime) of :func:`theorem2_critics`, ``constants`` (δ, κ, ε, λ₀)."""
+    (L, kappa_mu, in_regime), (delta, kappa, epsilon, lambda_0) = regime, constants
+    run.record(f"{key}.L", L)
+    run.record(f"{key}.kappa_mu", kappa_mu)
+    run.record(f"{key}.in_regime", in_regime)
+    if not in_regime:
+        run.record(f"{key}.refused", f"outside the regime κμ < ε < ‖z(0) − y‖: κμ = {kappa_mu:.3g}, "
+                                     f"ε = {epsilon:.3g}; eqs. 35 and 43 are vacuous here and are not scored")
+        return
+    times = trajectories[0].times
+    positive, mu = times > 0, kappa_mu / kappa
+    drift = np.array([t.drift_max[positive] for t in trajectories])
+    bound = np.array([theory.theorem2_bound(times[positive], n, m, lambda_0, t.residual[0], L, delta, kappa)
+                      for t in trajectories])
+    tightest(run, key, drift, bound, "drift_eq43")
+    residual = np.array([t.residual[positive] for t in trajectories])
+    bound = np.array([theory.residual_bound(times[positive], t.residual[0], lambda_0, kappa, mu) for t in trajectories])
+    tightest(run, key, residual, bound, "residual_eq35")
+
+
+# ------------------------------------------------------------------ the theorems' other dependences
+def supervised_runs(run, settings, X, Y, m, seeds):
+    """``seeds`` initialisations of width m trained under L_sup (v frozen) to T = horizon/λ₀ of (X, Y), at
+    dt = step_factor/λ_max(H∞). Returns (λ₀, trajectories)."""
+    eigenvalues = np.linalg.eigvalsh(theory.gram_infinity(X))
+    lambda_0, dt = float(eigenvalues[0]), settings.step_factor / float(eigenvalues[-1])
+    steps = int(np.ceil(settings.horizon / lambda_0 / dt))
+    trajectories = [flow.train(X, Y, *model.init_generator(run.rng, X.shape[1], 1, m), dt=dt, steps=steps,
+                               adversarial=False, train_V=False, checkpoints=settings.checkpoints)
+                    for _ in range(seeds)]
+    return lambda_0, trajectories
+
+
+def decay_rate(trajectory):
+    """The late-time decay rate of ‖z(t) − y‖: minus the slope of its log over the second half of the run."""
+    late = trajectory.times >= trajectory.times[-1] / 2
+    return -linear_fit(trajectory.times[late], np.log(trajectory.residual[late]))[0]
+
+
+def theorem1_in_n(run, settings):
+    """Theorem 1's n^{3/2}: random problems of ``sizes`` n at width ``dependence_width``; the drift times λ₀
+    (the theorem's bound is n^{3/2}/(√m λ₀ δ)) against n, and every run against eq. 13."""
+    m, drift_lambda, ratios, lambdas = settings.dependence_width, [], [], []
+    for n in run.progress(settings.sizes, desc="theorem 1, n"):
+        X, Y = theory_problem(run.rng, settings, n=n)
+        lambda_0, trajectories = supervised_runs(run, settings, X, Y, m, settings.dependence_seeds)
+        lambdas.append(lambda_0)
+        drift_lambda.append(np.median([t.drift_max[-1] * lambda_0 for t in trajectories]))
+        ratios += [t.drift_max[-1] / theory.theorem1_bound(t.times[-1], n, m, lambda_0, t.residual[0])
+                   for t in trajectories]
+    run.record("thm1.n_sweep.sizes", settings.sizes)
+    run.record("thm1.n_sweep.lambda0", lambdas)
+    run.record("thm1.n_sweep.drift_times_lambda0_median", drift_lambda)
+    run.record("thm1.n_sweep.exponent", loglog_slope(np.array(settings.sizes, dtype=float), np.array(drift_lambda)))
+    run.record("thm1.n_sweep.max_ratio_to_bound_eq13", float(np.max(ratios)))
+
+
+def aligned_inputs(rng, n, d_in, alignments):
+    """One draw of n Gaussian inputs, shifted by c·e₁ for each c of ``alignments`` and normalised: the larger
+    c, the more nearly parallel the inputs and the smaller λ₀. Returns a list of (n, d_in) arrays."""
+    G, shift = rng.standard_normal((n, d_in)), np.eye(d_in)[0]
+    return [model.normalise_inputs(G + c * shift) for c in alignments]
+
+
+def theorem1_in_lambda0(run, settings):
+    """Theorem 1's 1/λ₀ and the residual's rate: inputs of one draw made more nearly parallel (λ₀ falls),
+    the same targets; the drift normalised by its eq. 13 prefactor 2√n‖z(0) − y‖/√m (so that the bound is
+    (1 − e^{−λ₀T/2})/λ₀) against λ₀, and the late-time decay rate of ‖z − y‖ against λ₀/2 (Remark 3)."""
+    n, m = settings.n, settings.dependence_width
+    Y = run.rng.standard_normal((n, 1))
+    lambdas, drift, rates, ratios = [], [], [], []
+    for X in run.progress(aligned_inputs(run.rng, n, settings.d_in, settings.alignments), desc="theorem 1, λ₀"):
+        lambda_0, trajectories = supervised_runs(run, settings, X, Y, m, settings.dependence_seeds)
+        lambdas.append(lambda_0)
+        drift.append(np.median([t.drift_max[-1] * np.sqrt(m) / (2 * np.sqrt(n) * t.residual[0])
+                                for t in trajectories]))
+        rates.append(np.median([decay_rate(t) for t in trajectories]))
+        ratios += [t.drift_max[-1] / theory.theorem1_bound(t.times[-1], n, m, lambda_0, t.residual[0])
+                   for t in trajectories]
+    lambdas = np.array(lambdas)
+    run.record("thm1.lambda_sweep.alignments", settings.alignments)
+    run.record("thm1.lambda_sweep.lambda0", lambdas)
+    run.record("thm1.lambda_sweep.lambda0_half", lambdas / 2)
+    run.record("thm1.lambda_sweep.normalised_drift_median", drift)
+    run.record("thm1.lambda_sweep.exponent", loglog_slope(lambdas, np.array(drift)))
+    run.record("thm1.lambda_sweep.decay_rate_median", rates)
+    run.record("thm1.lambda_sweep.decay_rate_over_lambda0", np.array(rates) / lambdas)
+    run.record("thm1.lambda_sweep.decay_rate_exponent", loglog_slope(lambdas, np.array(rates)))
+    run.record("thm1.lambda_sweep.max_ratio_to_bound_eq13", float(np.max(ratios)))
+
+
+def theorem2_widths(run, settings, X, Y, dt, steps, lambda_0, lambda_max):
+    """The width sweep under L_aug (v frozen, horizon T) for a projected critic of one fixed bound L (the
+    first in-regime fraction at the smallest width: μ ∝ L/√m only falls with m), the gradient-penalty and
+    the frozen critic: the exponent in m of the median max_j drift for each, and eq. 43 for the projected one
+    at every width that is in the regime. Returns {critic: (widths, seeds) array of drifts at T}."""
+    n, widths = X.shape[0], settings.widths_aug
+    kappa, epsilon = theory.theorem2_kappa(lambda_0, lambda_max), run.lookup("thm2.epsilon")
+    L = settings.bound_fractions[0] * theory.theorem2_critic_bound(epsilon, n, widths[0], settings.delta, kappa)
+    critics = {"projection": flow.CriticSettings(rate=settings.critic_rate, regulariser="projection", bound=L),
+               "penalty": flow.CriticSettings(rate=settings.critic_rate, regulariser="penalty", penalty=settings.penalty),
+               "frozen": None}
+    drift = {name: np.zeros((len(widths), settings.dependence_seeds)) for name in critics}
+    ratios, regimes = [], []
+    for i, m in enumerate(run.progress(widths, desc="theorem 2 widths")):
+        mu, trajectories = theory.theorem2_mu(L, n, m, settings.delta), []
+        for seed in range(settings.dependence_seeds):
+            U, V = model.init_generator(run.rng, X.shape[1], 1, m)
+            W, a = model.init_critic(run.rng, 1, m)
+            for name, critic in critics.items():
+                trajectory = flow.train(X, Y, U, V, dt=dt, steps=steps, adversarial=True, W=W, a=a, critic=critic,
+                                        train_V=False, rng=run.rng, checkpoints=settings.checkpoints)
+                drift[name][i, seed] = trajectory.drift_max[-1]
+                trajectories += [trajectory] if name == "projection" else []
+        regimes.append(theory.theorem2_in_regime(kappa, mu, epsilon, [t.residual[0] for t in trajectories]))
+        if regimes[-1]:
+            ratios += [t.drift_max[-1] / theory.theorem2_bound(t.times[-1], n, m, lambda_0, t.residual[0], L,
+                                                               settings.delta, kappa) for t in trajectories]
+    run.record("thm2.widths.widths", widths)
+    run.record("thm2.widths.projection_L", L)
+    run.record("thm2.widths.projection_in_regime", regimes)
+    for name, values in drift.items():
+        median = np.median(values, axis=1)
+        run.record(f"thm2.widths.{name}.drift_median", median)
+        run.record(f"thm2.widths.{name}.exponent", loglog_slope(np.array(widths, dtype=float), median))
+    if ratios:
+        run.record("thm2.widths.projection.max_ratio_to_bound_eq43", float(np.max(ratios)))
+    return drift
+
+
+THEOREM3_TERMS = ("reaction_u", "diffusion_u", "reaction_v", "diffusion_v")
+
+
+def split_sizes(problems, m, rng):
+    """Mean over neurons and ``problems`` (a list of (X, Y)) of ‖R^u_j‖, ‖D^u_j‖, ‖R^v_j‖, ‖D^v_j‖ at an
+    initialisation of width m drawn from ``rng`` (d_out = 1, critic width m); a (4,) array in the order of
+    THEOREM3_TERMS."""
+    sizes = []
+    for X, Y in problems:
+        split = model.prd_split(X, Y, *model.init_generator(rng, X.shape[1], 1, m), *model.init_critic(rng, 1, m))
+        sizes.append([np.linalg.norm(split.reaction_u, axis=1).mean(), np.linalg.norm(split.diffusion_u, axis=1).mean(),
+                      np.linalg.norm(split.reaction_v, axis=0).mean(), np.linalg.norm(split.diffusion_v, axis=0).mean()])
+    return np.mean(sizes, axis=0)
+
+
+def theorem3(run, settings):
+    """Theorem 3 (eq. 56): the sizes of the four terms at initialisation against m (the same
+    ``theorem3_seeds`` problems at every m) and against n (m = ``width_theorem2``), and their exponents
+    (the theorem: R ∝ n m^{−1/2}, D ∝ n m², up to constants, as upper bounds)."""
+    problems = [theory_problem(run.rng, settings) for _ in range(settings.theorem3_seeds)]
+    in_m = np.array([split_sizes(problems, m, run.rng) for m in run.progress(settings.widths, desc="theorem 3, m")])
+    in_n = np.array([split_sizes([theory_problem(run.rng, settings, n=n) for _ in range(settings.theorem3_seeds)],
+                                 settings.width_theorem2, run.rng)
+                     for n in run.progress(settings.sizes, desc="theorem 3, n")])
+    widths, sizes = np.array(settings.widths, dtype=float), np.array(settings.sizes, dtype=float)
+    for k, term in enumerate(THEOREM3_TERMS):
+        run.record(f"thm3.{term}.size_in_m", in_m[:, k])
+        run.record(f"thm3.{term}.exponent_m", loglog_slope(widths, in_m[:, k]))
+        run.record(f"thm3.{term}.size_in_n", in_n[:, k])
+        run.record(f"thm3.{term}.exponent_n", loglog_slope(sizes, in_n[:, k]))
 
 
 def bernoulli_fit(run, trajectory, lambda_0):
@@ -153,82 +338,142 @@ def prd_split_terms(run, X, Y, trajectory, problem):
     run.record("split.final_mean_norm_diffusion_u", float(np.linalg.norm(split.diffusion_u, axis=1).mean()))
 
 
-def generator_speed(X, Y, state, **field_settings):
-    """|θ̇| of the generator, ‖(U̇, V̇)‖, at ``state`` (U, V[, W, a]): ≈ 0 at a stationary point."""
-    field = flow.joint_field(flow.pack(*state), X, Y, [v.shape for v in state], **field_settings)
-    return float(np.linalg.norm(field[:state[0].size + state[1].size]))
+# ------------------------------------------------------------------------------- stability analysis
+def stability_problem(rng, settings):
+    """One small game of the stability scan: unit inputs, targets y_p ~ N(0, 1), critic output weights
+    a = +1 (with mixed signs some w_r are driven to the kink w_r = 0 and no smooth equilibrium exists), a
+    start W on the sphere ‖W‖_F = ``stability_bound`` and a start u. Returns (X, Y, a, W, u)."""
+    X = model.normalise_inputs(rng.standard_normal((settings.stability_n, settings.stability_d_in)))
+    Y = rng.standard_normal((settings.stability_n, 1))
+    W = rng.standard_normal((settings.stability_critic_width, 1))
+    return (X, Y, np.ones(settings.stability_critic_width), W * (settings.stability_bound / np.linalg.norm(W)),
+            rng.standard_normal(settings.stability_d_in))
 
 
-def jacobian_spectra(run, settings, X, Y, dt, steps):
-    """Eigenvalues of the linearised flow at matched times along a sup and a GDA trajectory from one
-    initialisation (small m, V trainable), the game's state also with its critic frozen, and L_aug with a
-    frozen critic run on to an approximate stationary point."""
-    m = settings.spectrum_width
-    U, V = model.init_generator(run.rng, X.shape[1], 1, m)
-    W, a = model.init_critic(run.rng, 1, m)
-    epsilon = run.rng.uniform(size=(X.shape[0], 1))
-    dt = dt / 2  # the trainable top layer adds its own kernel to the flow's stiffness
-    points = np.unique(np.geomspace(1, 2 * steps, settings.spectrum_points).astype(int))
-    critic = flow.CriticSettings(rate=settings.critic_rate, regulariser="penalty", penalty=settings.penalty)
-    game = {"adversarial": True, "critic_rate": settings.critic_rate, "penalty": settings.penalty, "epsilon": epsilon}
-    results = {name: [] for name in ("sup", "aug", "aug_frozen")}
-    speeds = {name: [] for name in ("sup", "aug")}
-    state_sup, state_aug, done = (U, V), (U, V, W, a), 0
-    for point in run.progress(points, desc="spectrum"):
-        sup = flow.train(X, Y, *state_sup, dt=dt, steps=point - done, adversarial=False, checkpoints=1)
-        aug = flow.train(X, Y, *state_aug[:2], dt=dt, steps=point - done, adversarial=True, W=state_aug[2],
-                         a=state_aug[3], critic=critic, rng=run.rng, checkpoints=1)
-        state_sup, state_aug, done = (sup.U, sup.V), (aug.U, aug.V, aug.W, aug.a), point
-        results["sup"].append(theory.jacobian_spectrum(X, Y, *state_sup, adversarial=False))
-        results["aug"].append(theory.jacobian_spectrum(X, Y, *state_aug[:2], W=state_aug[2], a=state_aug[3], **game))
-        results["aug_frozen"].append(theory.jacobian_spectrum(X, Y, *state_aug[:2], adversarial=True,
-                                                              W=state_aug[2], a=state_aug[3]))
-        speeds["sup"].append(generator_speed(X, Y, state_sup, adversarial=False))
-        speeds["aug"].append(generator_speed(X, Y, state_aug, **game))
-    run.record("spectrum.width", m)
-    run.record("spectrum.times", points * dt)
-    for name, spectra in results.items():
-        run.record(f"spectrum.max_real_{name}", spectra[-1].max_real)
-        run.record(f"spectrum.max_real_{name}_over_time", [s.max_real for s in spectra])
-        run.record(f"spectrum.unstable_modes_{name}", spectra[-1].unstable)
-        run.record(f"spectrum.leading_mode_share_U_{name}", spectra[-1].share_U)
-        run.record(f"spectrum.leading_mode_share_V_{name}", spectra[-1].share_V)
-    for name, values in speeds.items():
-        run.record(f"spectrum.field_norm_{name}", values[-1])
-        run.record(f"spectrum.field_norm_{name}_over_time", values)
-    # the game's own growing modes can live in the critic (its GP ascent); the claim is about the generator
-    for name in ("aug", "aug_frozen"):
-        run.record(f"spectrum.max_real_generator_modes_{name}_over_time",
-                   [s.max_real_generator for s in results[name]])
-    run.record("spectrum.max_real_critic_modes_aug",
-               float(np.max(results["aug"][-1].eigenvalues.real[results["aug"][-1].generator_share <= 0.5],
-                      initial=-np.inf)))
-    contribution = [game.max_real_generator - frozen.max_real
-                    for game, frozen in zip(results["aug"], results["aug_frozen"], strict=True)]
-    run.record("spectrum.critic_contribution", float(np.max(contribution)))
-    run.record("spectrum.critic_contribution_over_time", contribution)
-    run.record("spectrum.max_real_aug_minus_sup_over_time",
-               [g.max_real - s.max_real for g, s in zip(results["aug"], results["sup"], strict=True)])
-    # L_aug with the critic frozen at its initial state, run on (4× the horizon) towards a stationary point
-    stationary = flow.train(X, Y, U, V, dt=dt, steps=8 * steps, adversarial=True, W=W, a=a, checkpoints=1)
-    spectrum = theory.jacobian_spectrum(X, Y, stationary.U, stationary.V, adversarial=True, W=W, a=a)
-    speed = generator_speed(X, Y, (stationary.U, stationary.V), adversarial=True, frozen=(W, a))
-    initial_speed = generator_speed(X, Y, (U, V), adversarial=True, frozen=(W, a))
-    reached = speed < 1e-6 * initial_speed
-    run.record("spectrum.stationary_time", 8 * steps * dt)
-    run.record("spectrum.stationary_field_norm_aug_frozen", speed)
-    run.record("spectrum.stationary_field_norm_initial", initial_speed)
-    run.record("spectrum.stationary_reached", bool(reached))
-    run.record("spectrum.stationary_candidate_max_real_aug_frozen", spectrum.max_real)
-    if reached:  # only then is the linearisation at an equilibrium; otherwise the claim reads "not measured"
-        run.record("spectrum.stationary_max_real_aug_frozen", spectrum.max_real)
-    # a ReLU kink under the state (a hidden pre-activation u_jᵀx_p or a critic input z_p at 0) can stop Euler
-    # from settling (the flow is not smooth there): the nearest one says whether that is why
-    run.record("spectrum.stationary_min_abs_preactivation", float(np.abs(X @ stationary.U.T).min()))
-    run.record("spectrum.stationary_min_abs_output",
-               float(np.abs(model.generator_forward(X, stationary.U, stationary.V)).min()))
-    results["times"], results["speeds"], results["stationary"] = points * dt, speeds, spectrum
-    return results
+def homogeneous_equilibria(settings, X, Y, a, W, u):
+    """A homogeneous equilibrium for every adversarial weight β of the scan (its location does not depend on
+    the rate τ, so it is found at τ = 1), each from the same start. Returns {β: Equilibrium}."""
+    return {weight: stability.homogeneous_equilibrium(X, Y, a, u, np.ones(1), W, settings.stability_m,
+                                                      weight=weight, rate=1.0, flow_steps=settings.stability_flow_steps,
+                                                      dt=settings.stability_dt)
+            for weight in settings.stability_weights}
+
+
+def transient_growth(settings, X, Y, a, W, u, weight):
+    """∫ s σ_max(B(t)) dt along the homogeneous flow from the game's start, over a quarter of the
+    equilibrium search's flow: the log of the most a symmetry-breaking perturbation can grow on the way
+    to the homogeneous equilibrium (:func:`refimpl.prd.stability.breaking_rate`)."""
+    steps = settings.stability_flow_steps // 4
+    rates = stability.homogeneous_breaking_rates(X, Y, a, u, np.ones(1), W, settings.stability_m, weight=weight,
+                                                 dt=settings.stability_dt, steps=steps)
+    return float(np.sum(rates[:-1]) * settings.stability_dt)
+
+
+def smooth(equilibria, settings):
+    """Whether every equilibrium converged and lies farther than ``stability_kink_margin`` from a ReLU kink."""
+    return all(e.converged and e.kink_margin > settings.stability_kink_margin for e in equilibria.values())
+
+
+def stability_games(run, settings):
+    """The first ``stability_problems`` of at most ``stability_draws`` drawn games whose homogeneous equilibria
+    are smooth at every β (at a kink the flow has no Jacobian: some draws settle on one). Returns a list of
+    (X, Y, a, W, {β: Equilibrium}) and records how many draws it took."""
+    games, draws = [], 0
+    growth = []
+    for draws in run.progress(range(1, settings.stability_draws + 1), desc="stability games"):
+        X, Y, a, W, u = stability_problem(run.rng, settings)
+        equilibria = homogeneous_equilibria(settings, X, Y, a, W, u)
+        if smooth(equilibria, settings):
+            games.append((X, Y, a, W, equilibria))
+            growth.append([transient_growth(settings, X, Y, a, W, u, weight) for weight in settings.stability_weights])
+        if len(games) == settings.stability_problems:
+            break
+    run.record("stability.draws", draws)
+    run.record("stability.games", len(games))
+    growth = np.array(growth)  # (games, weights)
+    run.record("stability.transient_breaking_log_growth", growth)
+    weights = np.array(settings.stability_weights)  # must hold β = 0, sole supervision
+    run.record("stability.transient_breaking_log_growth_adv_over_sup", growth[:, weights > 0] / growth[:, weights == 0])
+    run.record("stability.transient_time", settings.stability_flow_steps * settings.stability_dt / 4)
+    if not games:
+        raise RuntimeError(f"no drawn game of {draws} had smooth homogeneous equilibria at every β; "
+                           "raise stability_draws or stability_flow_steps")
+    return games
+
+
+def stability_scan(run, settings):
+    """Linearisation at the homogeneous equilibria of several games, split into symmetric and
+    symmetry-breaking blocks, over the adversarial weight β and the critic rate τ; the JVP Jacobian checked
+    against central differences; finite-time Lyapunov exponents from random starts with and without the
+    adversary. Returns what the figure draws."""
+    games = stability_games(run, settings)
+    weights, rates = settings.stability_weights, settings.stability_rates
+    shape = (len(games), len(weights), len(rates))
+    grids = {name: np.full(shape, np.nan) for name in ("symmetric", "breaking", "breaking_abs", "leakage")}
+    spectra, differences = {}, []
+    for g, (X, Y, a, _, equilibria) in enumerate(games):
+        for (i, weight), (j, rate) in itertools.product(enumerate(weights), enumerate(rates)):
+            e = equilibria[weight]
+            J = stability.game_jacobian(X, Y, a, e.U, e.V, e.W, weight=weight, rate=rate)
+            J_fd = stability.game_jacobian(X, Y, a, e.U, e.V, e.W, weight=weight, rate=rate, method="differences")
+            differences.append(np.abs(J - J_fd).max() / np.abs(J).max())
+            split = stability.symmetry_split(J, settings.stability_m, X.shape[1], 1, a.size)
+            spectra[g, weight, rate] = split
+            grids["symmetric"][g, i, j], grids["breaking"][g, i, j] = split.max_real_symmetric, split.max_real_breaking
+            grids["breaking_abs"][g, i, j], grids["leakage"][g, i, j] = np.abs(split.breaking).max(), split.leakage
+    record_stability(run, settings, games, grids, differences)
+    X, Y, a, W, _ = games[0]
+    lyapunov = lyapunov_exponents(run, settings, X, Y, a, W)
+    return {"grids": grids, "spectra": spectra, "lyapunov": lyapunov}
+
+
+def record_stability(run, settings, games, grids, differences):
+    weights = np.array(settings.stability_weights)
+    equilibria = [e for *_, found in games for e in found.values()]
+    run.record("stability.weights", weights)
+    run.record("stability.rates", settings.stability_rates)
+    run.record("stability.equilibrium_max_field_norm", max(e.field_norm for e in equilibria))
+    run.record("stability.equilibrium_min_kink_margin", min(e.kink_margin for e in equilibria))
+    run.record("stability.equilibrium_max_newton_steps", max(e.iterations for e in equilibria))
+    run.record("stability.jacobian_jvp_vs_differences_max_rel", float(np.max(differences)))
+    run.record("stability.max_leakage", float(np.max(grids["leakage"])))
+    for name in ("symmetric", "breaking"):
+        run.record(f"stability.max_real_{name}", grids[name].max(axis=0))  # (weights, rates), max over games
+    sup, adv = weights == 0, weights > 0
+    threshold = settings.stability_tolerance
+    run.record("stability.threshold", threshold)
+    run.record("stability.sup_max_real_symmetric", float(grids["symmetric"][:, sup].max()))
+    run.record("stability.sup_max_real_breaking", float(grids["breaking"][:, sup].max()))
+    run.record("stability.adv_max_real_breaking", float(grids["breaking"][:, adv].max()))
+    run.record("stability.adv_max_abs_breaking", float(grids["breaking_abs"][:, adv].max()))
+    run.record("stability.adv_max_real_symmetric", float(grids["symmetric"][:, adv].max()))
+    sup_stable = (grids["symmetric"][:, sup].max(axis=(1, 2)) <= threshold) & (
+        grids["breaking"][:, sup].max(axis=(1, 2)) <= threshold)  # per game
+    turing = (grids["breaking"][:, adv] > threshold) & sup_stable[:, None, None]
+    run.record("stability.sup_stable_games", int(np.sum(sup_stable)))
+    run.record("stability.turing_points", int(np.sum(turing)))
+    run.record("stability.scan_points", int(grids["breaking"][:, adv].size))
+    run.record("stability.adv_unstable_symmetric_points", int(np.sum(grids["symmetric"][:, adv] > threshold)))
+
+
+def lyapunov_exponents(run, settings, X, Y, a, W):
+    """Largest finite-time Lyapunov exponents of the game from ``ftle_seeds`` random (non-homogeneous)
+    starts, at β = 0 and at β = ``ftle_weight`` (τ = 1), the same start for both; recorded as distributions."""
+    exponents = {"sup": [], "adv": []}
+    for _ in run.progress(range(settings.ftle_seeds), desc="Lyapunov"):
+        U, V = model.init_generator(run.rng, X.shape[1], 1, settings.stability_m)
+        start = run.rng.integers(2**32)
+        for name, weight in (("sup", 0.0), ("adv", settings.ftle_weight)):
+            exponent, _ = stability.finite_time_lyapunov(X, Y, a, U, V, W, weight=weight, rate=1.0,
+                                                         dt=settings.stability_dt, steps=settings.ftle_steps,
+                                                         rng=np.random.default_rng(start))
+            exponents[name].append(exponent)
+    for name, values in exponents.items():
+        distribution(run, f"stability.ftle_{name}", values, above=0)
+    distribution(run, "stability.ftle_adv_minus_sup", np.subtract(exponents["adv"], exponents["sup"]), above=0)
+    run.record("stability.ftle_time", settings.ftle_steps * settings.stability_dt)
+    run.record("stability.ftle_weight", settings.ftle_weight)
+    return exponents
 
 
 # ============================================================================================= prd-mnist
@@ -240,33 +485,131 @@ def mnist_step(settings, X):
 def mnist_pairs(run, settings, X, Y, dt):
     """``settings.initialisations`` initialisations, each trained without and with diffusion.
 
-    Returns the (sup, aug) trajectories per initialisation and the initial (U, V) of each."""
+    Returns the (sup, aug) trajectories per initialisation and the initial (U, V, W, a) of each."""
     pairs, initial = [], []
     for index in range(settings.initialisations):
         U, V = model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m)
         W, a = model.init_critic(run.rng, Y.shape[1], settings.m)
-        pairs.append(train_pair(run, settings, X, Y, U, V, W, a, dt, desc=f"MNIST init {index + 1}"))
-        initial.append((U, V))
+        pairs.append(train_pair(run, settings, X, Y, (U, V, W, a), dt, desc=f"MNIST init {index + 1}"))
+        initial.append((U, V, W, a))
     return pairs, initial
 
 
-def mnist_problem(run, settings):
+def mnist_problem(run, settings, n=None):
+    """n (default ``settings.n``) digits, n/10 of each class, unit-normalised, with one-hot targets."""
     images, labels, _, _ = run.load_mnist().flat()
-    per_class = settings.n // 10
+    per_class = (settings.n if n is None else n) // 10
     chosen = np.concatenate([run.rng.choice(np.flatnonzero(labels == digit), per_class, replace=False)
                              for digit in range(10)])
     return model.normalise_inputs(images[chosen]), np.eye(10)[labels[chosen]]
 
 
-def train_pair(run, settings, X, Y, U, V, W, a, dt, desc):
-    """Train one initialisation without and with diffusion (GP critic, simultaneous descent-ascent)."""
-    steps = settings.steps
-    critic = flow.CriticSettings(rate=settings.critic_step / dt, regulariser="penalty", penalty=settings.penalty)
-    common = dict(dt=dt, steps=steps, checkpoints=settings.checkpoints, backend=settings.backend,
-                  progress=lambda r: run.progress(r, desc=desc))
+def gp_critic(settings, dt, weight=1.0):
+    """The MNIST runs' WGAN-GP critic: absolute ascent step ``critic_step``, adversarial weight β."""
+    return flow.CriticSettings(rate=settings.critic_step / dt, regulariser="penalty", penalty=settings.penalty,
+                               weight=weight)
+
+
+def train_pair(run, settings, X, Y, start, dt, desc, steps=None):
+    """Train one initialisation ``start`` = (U, V, W, a) without and with diffusion (GP critic,
+    simultaneous descent-ascent) for ``steps`` (default ``settings.steps``)."""
+    U, V, W, a = start
+    common = dict(dt=dt, steps=settings.steps if steps is None else steps, checkpoints=settings.checkpoints,
+                  backend=settings.backend, progress=lambda r: run.progress(r, desc=desc))
     sup = flow.train(X, Y, U, V, adversarial=False, **common)
-    aug = flow.train(X, Y, U, V, adversarial=True, W=W, a=a, critic=critic, rng=run.rng, **common)
+    aug = flow.train(X, Y, U, V, adversarial=True, W=W, a=a, critic=gp_critic(settings, dt), rng=run.rng, **common)
     return sup, aug
+
+
+def confidence(run, key, values):
+    """Record per-initialisation ``values`` under ``key`` with their mean and 95 % t-interval over them
+    (NaN for a single initialisation)."""
+    from scipy.stats import t as student
+
+    values = np.asarray(values, dtype=float)
+    half = (student.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size) if values.size > 1
+            else float("nan"))
+    for name, value in (("per_init", values), ("mean", values.mean()), ("ci_low", values.mean() - half),
+                        ("ci_high", values.mean() + half)):
+        run.record(f"{key}.{name}", value)
+
+
+def at_residual(trajectory, level, name):
+    """The value of the curve ``name`` (an attribute of :class:`refimpl.prd.flow.Trajectory`) where the run's
+    residual first falls to ``level``, interpolated linearly between checkpoints, and the time there;
+    (NaN, NaN) if it never does."""
+    below = np.flatnonzero(trajectory.residual <= level)
+    if below.size == 0:
+        return float("nan"), float("nan")
+    k = int(below[0])
+    if k == 0:
+        return float(getattr(trajectory, name)[0]), 0.0
+    r0, r1 = trajectory.residual[k - 1], trajectory.residual[k]
+    share = (r0 - level) / (r0 - r1)
+    curve, times = getattr(trajectory, name), trajectory.times
+    return float(curve[k - 1] + share * (curve[k] - curve[k - 1])), float(times[k - 1] + share * (times[k] - times[k - 1]))
+
+
+def matched_ratio(sup, aug, name):
+    """The drift ``name`` aug/sup where each run's residual first reaches the higher of the two final
+    residuals (both fit the data equally well there); NaN where one run ends no better than it began."""
+    level = max(sup.residual[-1], aug.residual[-1])
+    if level >= min(sup.residual[0], aug.residual[0]):  # one run ends no better than it began: nothing to match
+        return float("nan")
+    return at_residual(aug, level, name)[0] / at_residual(sup, level, name)[0]
+
+
+def record_fair(run, prefix, pairs):
+    """Residuals beside drifts, with 95 % intervals over initialisations: at T, and at matched residual."""
+    for k, kind in enumerate(("sup", "aug")):
+        confidence(run, f"{prefix}.fair.residual_{kind}", [p[k].residual[-1] for p in pairs])
+        confidence(run, f"{prefix}.fair.drift_U_{kind}", [p[k].drift_U[-1] for p in pairs])
+    for name in ("drift_U", "drift_V"):
+        confidence(run, f"{prefix}.fair.{name}_ratio_at_T", [getattr(p[1], name)[-1] / getattr(p[0], name)[-1]
+                                                           for p in pairs])
+        confidence(run, f"{prefix}.fair.{name}_ratio_matched", [matched_ratio(*p, name) for p in pairs])
+
+
+def weight_sweep(run, settings, X, Y, dt, pairs, initial):
+    """The adversarial weight β of L_sup − β L_adv swept over ``settings.weights`` (β = 1 is the pairs'
+    own aug run), the first ``weight_initialisations``; drift ratio at T and at matched residual, and the
+    aug residual, each a mean over those initialisations."""
+    weights = sorted({1.0, *settings.weights})
+    pairs, initial = pairs[:settings.weight_initialisations], initial[:settings.weight_initialisations]
+    rows = {name: [] for name in ("ratio_at_T", "ratio_matched", "residual_aug")}
+    for weight in run.progress(weights, desc="MNIST weights"):
+        runs = [aug if weight == 1.0 else flow.train(X, Y, U, V, adversarial=True, W=W, a=a, rng=run.rng,
+                                                     critic=gp_critic(settings, dt, weight), dt=dt,
+                                                     steps=settings.steps, checkpoints=settings.checkpoints,
+                                                     backend=settings.backend)
+                for (_, aug), (U, V, W, a) in zip(pairs, initial, strict=True)]
+        rows["ratio_at_T"].append(np.mean([r.drift_U[-1] / p[0].drift_U[-1] for r, p in zip(runs, pairs, strict=True)]))
+        matched = [matched_ratio(p[0], r, "drift_U") for r, p in zip(runs, pairs, strict=True)]
+        rows["ratio_matched"].append(np.mean(matched))  # NaN where a run ends no better than it began
+        rows["residual_aug"].append(np.mean([r.residual[-1] for r in runs]))
+    run.record("mnist.weights.values", weights)
+    for name, values in rows.items():
+        run.record(f"mnist.weights.drift_U_{name}" if name != "residual_aug" else "mnist.weights.residual_aug", values)
+
+
+def convergence_pairs(run, settings):
+    """Pairs trained to λ₀T = ``convergence_lambda_T`` on ``convergence_n`` digits (λ₀ = λ_min(H∞)), so that
+    the supervised run has converged: drift ratios at T and at matched residual, with the residuals."""
+    X, Y = mnist_problem(run, settings, n=settings.convergence_n)
+    dt = mnist_step(settings, X)
+    lambda_0 = float(np.linalg.eigvalsh(theory.gram_infinity(X))[0])
+    steps = int(np.ceil(settings.convergence_lambda_T / (lambda_0 * dt)))
+    pairs = []
+    for index in range(settings.convergence_initialisations):
+        start = (*model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m),
+                 *model.init_critic(run.rng, Y.shape[1], settings.m))
+        pairs.append(train_pair(run, settings, X, Y, start, dt, desc=f"MNIST to convergence {index + 1}", steps=steps))
+    run.record("mnist.converged.n", settings.convergence_n)
+    run.record("mnist.converged.lambda0", lambda_0)
+    run.record("mnist.converged.lambda0_T", lambda_0 * dt * steps)
+    run.record("mnist.converged.steps", steps)
+    record_fair(run, "mnist.converged", pairs)
+    return pairs
 
 
 def synthetic_pair(run, settings):
@@ -278,7 +621,7 @@ def synthetic_pair(run, settings):
     dt = mnist_step(settings, X)
     U, V = model.init_generator(run.rng, X.shape[1], Y.shape[1], settings.m)
     W, a = model.init_critic(run.rng, Y.shape[1], settings.m)
-    sup, aug = train_pair(run, settings, X, Y, U, V, W, a, dt, desc="synthetic")
+    sup, aug = train_pair(run, settings, X, Y, (U, V, W, a), dt, desc="synthetic")
     record_pairs(run, "synthetic", [(sup, aug)], [(U, V)])
     return sup, aug, U, V
 
@@ -299,7 +642,7 @@ def record_pairs(run, prefix, pairs, initial):
         run.record(f"{prefix}.drift_max_{kind}", float(np.mean([p[k].drift_max[-1] for p in pairs])))
         run.record(f"{prefix}.residual_{kind}", float(np.mean([p[k].residual[-1] for p in pairs])))
         run.record(f"{prefix}.neuron_drift_cv_{kind}", float(np.mean([drift_spread(p[k]) for p in pairs])))
-        skewness = [skew(np.ravel(p[k].V - V0)) for p, (_, V0) in zip(pairs, initial, strict=True)]
+        skewness = [skew(np.ravel(p[k].V - V0)) for p, (_, V0, *_) in zip(pairs, initial, strict=True)]
         run.record(f"{prefix}.delta_V_skewness_{kind}", float(np.mean(skewness)))
     for name, key in (("drift_U", "drift_ratio_U"), ("drift_V", "drift_ratio_V"),
                       ("neuron_drift_cv", "neuron_drift_cv_ratio")):

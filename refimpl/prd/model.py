@@ -272,11 +272,12 @@ def augmented_parts(X, Y, U, V, W, a, backend="numba"):
     return _augmented_parts(X, Y, U, V, W, a, get_kernel(SUPERVISED, backend))
 
 
-def _augmented_parts(X, Y, U, V, W, a, supervised):
+def _augmented_parts(X, Y, U, V, W, a, supervised, weight=1.0):
+    """``weight`` β scales the adversarial term in the generator's gradients (those of L_sup − β L_adv)."""
     Z = _generator_forward(X, U, V)
     scores, cache = _critic_forward(Z, W, a)
     critic_input_gradient, dW_adv, da_adv = _critic_backward(None, cache)  # ∇g(z_p) as rows, ∂L_adv/∂(W, a)
-    _, dU, dV = _supervised_gradient(X, Y + critic_input_gradient, U, V, supervised)
+    _, dU, dV = _supervised_gradient(X, Y + weight * critic_input_gradient, U, V, supervised)
     loss_sup = 0.5 * float(np.sum((Z - Y) ** 2))
     return AugmentedParts(loss_sup, float(np.sum(scores)), dU, dV, -dW_adv, -da_adv, Z)
 

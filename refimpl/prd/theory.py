@@ -86,19 +86,65 @@ def theorem1_bound(t, n, m, lambda_0, residual_0):
 
 
 def theorem2_bound(t, n, m, lambda_0, residual_0, L, delta, kappa):
-    r"""Eq. 43 with :math:`\mu = L n \sqrt{2\log(2/\delta)}/\sqrt m`:
+    r"""Eq. 43 with :math:`\mu` of :func:`theorem2_mu`:
 
     .. math:: \frac{2\sqrt n(\|z(0)-y\| - \kappa\mu)}{\sqrt m \lambda_0}(1 - e^{-\lambda_0 t/2})
               + \frac{\mu(1 + \kappa\sqrt n)}{\sqrt m}\, t
+
+    Meaningful only inside the theorem's regime κμ < ε < ‖z(0) − y‖ (:func:`theorem2_in_regime`): outside
+    it the first term is negative and the bound is vacuous.
     """
     n, m, lambda_0, residual_0 = _check_bound_constants(n, m, lambda_0, residual_0)
-    L, kappa = check_positive("L", L, allow_zero=True), check_positive("kappa", kappa)
-    if not 0 < check_positive("delta", delta) <= 1:
-        raise ValueError(f"delta must be a probability in (0, 1]; got {delta!r}")
-    mu = L * n * np.sqrt(2.0 * np.log(2.0 / delta)) / np.sqrt(m)
+    kappa = check_positive("kappa", kappa)
+    mu = theorem2_mu(L, n, m, delta)
     t = _check_times(t)
     return (2.0 * np.sqrt(n) * (residual_0 - kappa * mu) / (np.sqrt(m) * lambda_0) * (1.0 - np.exp(-0.5 * lambda_0 * t))
             + mu * (1.0 + kappa * np.sqrt(n)) / np.sqrt(m) * t)
+
+
+def theorem2_kappa(lambda_0, lambda_max):
+    r"""κ = λ₁/λ₀ of eq. 34 with :math:`\lambda_1 = 2\lambda_{max}(H^\infty) + \lambda_0` (Lemma 4)."""
+    lambda_0, lambda_max = check_positive("lambda_0", lambda_0), check_positive("lambda_max", lambda_max)
+    return (2.0 * lambda_max + lambda_0) / lambda_0
+
+
+def theorem2_mu(L, n, m, delta):
+    r""":math:`\mu = L n \sqrt{2\log(2/\delta)}/\sqrt m` (eqs. 31-32); L ≥ 0 the critic bound ‖w‖ ≤ L,
+    δ in (0, 1] the failure probability."""
+    L, n, m = check_positive("L", L, allow_zero=True), check_int("n", n, minimum=1), check_int("m", m, minimum=1)
+    return L * n * np.sqrt(2.0 * np.log(2.0 / _check_delta(delta))) / np.sqrt(m)
+
+
+def theorem2_critic_bound(epsilon, n, m, delta, kappa):
+    r"""The critic bound L at which κμ = ε: :math:`L = \epsilon\sqrt m / (\kappa n \sqrt{2\log(2/\delta)})`
+    (the condition L ≤ O(ε√m/(κn√(2 log(2/δ)))) below eq. 45, with its constant 1). Any smaller L is in
+    the regime κμ < ε."""
+    epsilon, kappa = check_positive("epsilon", epsilon), check_positive("kappa", kappa)
+    return epsilon / (kappa * theorem2_mu(1.0, n, m, delta))
+
+
+def theorem2_in_regime(kappa, mu, epsilon, residual_0):
+    """Whether the hitting-time condition κμ < ε < ‖z(0) − y‖ (below eq. 45) holds; residual_0 may be an
+    array (one initial residual per seed): True only if it holds for all."""
+    kappa, mu = check_positive("kappa", kappa), check_positive("mu", mu, allow_zero=True)
+    epsilon = check_positive("epsilon", epsilon)
+    residual_0 = as_float_array("residual_0", residual_0)
+    return bool(kappa * mu < epsilon and np.all(epsilon < residual_0))
+
+
+def residual_bound(t, residual_0, lambda_0, kappa, mu):
+    r"""Eq. 35: :math:`\|z(t) - y\| \le (\|z(0) - y\| - \kappa\mu) e^{-\lambda_0 t/2} + \kappa\mu`
+    (μ = 0: Remark 3 of Theorem 1)."""
+    residual_0, lambda_0 = check_positive("residual_0", residual_0, allow_zero=True), check_positive("lambda_0",
+                                                                                                     lambda_0)
+    kappa, mu = check_positive("kappa", kappa), check_positive("mu", mu, allow_zero=True)
+    return (residual_0 - kappa * mu) * np.exp(-0.5 * lambda_0 * _check_times(t)) + kappa * mu
+
+
+def _check_delta(delta):
+    if not 0 < check_positive("delta", delta) <= 1:
+        raise ValueError(f"delta must be a probability in (0, 1]; got {delta!r}")
+    return delta
 
 
 def _check_times(t):

@@ -61,6 +61,38 @@ def _residual_curve(rng):
     return {"t": t, "residual": 0.3 + 0.7 * np.exp(-t) + 1e-3 * rng.standard_normal(t.size)}
 
 
+def _game(rng):
+    """A valid stability game: d_out = 1, X (n, d_in), Y, a, a generator (U, V) and a critic W."""
+    X = model.normalise_inputs(rng.standard_normal((N, D_IN)))
+    U, V = model.init_generator(rng, D_IN, 1, M)
+    W, a = model.init_critic(rng, 1, M_C)
+    return {"X": X, "Y": rng.standard_normal((N, 1)), "a": a, "U": U, "V": V, "W": W, "weight": 0.5, "rate": 2.0}
+
+
+def _equilibrium_example(rng):
+    game = _game(rng)
+    return {**{k: game[k] for k in ("X", "Y", "a", "W", "weight", "rate")}, "u": rng.standard_normal(D_IN),
+            "v": np.ones(1), "m": M, "tolerance": 1e-10, "flow_steps": 2, "dt": 0.01, "newton_steps": 2}
+
+
+def _homogeneous_state(rng):
+    game = _game(rng)
+    return {**{k: game[k] for k in ("X", "Y", "a", "W", "weight")}, "U": np.tile(rng.standard_normal(D_IN), (M, 1)),
+            "V": np.full((1, M), 0.7)}
+
+
+def _lyapunov_example(rng):
+    game = _game(rng)
+    size = game["U"].size + game["V"].size + game["W"].size
+    return {**game, "dt": 0.01, "steps": 3, "rng": rng, "subspace": np.eye(size)[:, :3]}
+
+
+def _split_example(rng):
+    game = _game(rng)
+    J = prd.game_jacobian(**game)
+    return {"J": J, "m": M, "d_in": D_IN, "d_out": 1, "m_c": M_C}
+
+
 def _bound_constants():
     return {"t": np.array([0.5, 1.0]), "n": N, "m": M, "lambda_0": 0.1, "residual_0": 1.0}
 
@@ -87,7 +119,7 @@ CASES = [
     Case(prd.project_critic, lambda rng: {"W": rng.standard_normal((M_C, D_OUT)), "bound": 1.0},
          accepts={"W": ("wrong size",)}),  # a critic of any output size
     Case(prd.CriticSettings, lambda rng: {"rate": 1.0, "regulariser": "projection", "bound": 1.0, "penalty": 10.0,
-                                          "steps": 1}),
+                                          "steps": 1, "weight": 1.0}),
     Case(prd.train, _train_example),
     Case(prd.flat_field, _flat_field_example),
     Case(prd.joint_field, _joint_field_example, skip=("shapes",)),  # shapes: a list of tuples, checked by vector's
@@ -104,6 +136,27 @@ CASES = [
     Case(prd.theorem2_bound, lambda rng: {**_bound_constants(), "L": 1.0, "delta": 0.1, "kappa": 3.0},
          accepts={"t": ("empty", "extra axis", "wrong size")}),
     Case(prd.fit_bernoulli, _residual_curve),
+    Case(prd.theorem2_kappa, lambda rng: {"lambda_0": 0.1, "lambda_max": 1.2}),
+    Case(prd.theorem2_mu, lambda rng: {"L": 0.5, "n": N, "m": M, "delta": 0.1}),
+    Case(prd.theorem2_critic_bound, lambda rng: {"epsilon": 0.5, "n": N, "m": M, "delta": 0.1, "kappa": 3.0}),
+    Case(prd.theorem2_in_regime, lambda rng: {"kappa": 3.0, "mu": 0.1, "epsilon": 0.5, "residual_0": np.array([1.0, 2.0])},
+         accepts={"residual_0": ("empty", "extra axis", "wrong size")}),  # one initial residual per seed, any count
+    Case(prd.residual_bound, lambda rng: {"t": np.array([0.0, 1.0]), "residual_0": 2.0, "lambda_0": 0.1, "kappa": 3.0,
+                                          "mu": 0.1}, accepts={"t": ("empty", "extra axis", "wrong size")}),
+    Case(prd.make_game, lambda rng: {k: v for k, v in _game(rng).items() if k in ("X", "Y", "a", "weight", "rate")},
+         accepts={"X": ("wrong size",), "Y": ("wrong size",), "a": ("wrong size",)}),  # any d_in, d_out, m_c
+    Case(prd.game_field, _game),
+    Case(prd.game_jacobian, lambda rng: {**_game(rng), "method": "differences", "h": 1e-6}),
+    Case(prd.homogeneous_equilibrium, _equilibrium_example),
+    Case(prd.homogeneous_breaking_rates, lambda rng: {k: v for k, v in _equilibrium_example(rng).items()
+                                                      if k in ("X", "Y", "a", "u", "v", "W", "m", "weight", "dt")}
+         | {"steps": 3}),
+    Case(prd.breaking_rate, _homogeneous_state),
+    Case(prd.finite_time_lyapunov, _lyapunov_example,
+         accepts={"subspace": ("none", "wrong size")}),  # None: the whole state; any number of spanning columns
+    Case(prd.symmetric_basis, lambda rng: {"m": M, "d_in": D_IN, "d_out": 1, "m_c": M_C}),
+    Case(prd.symmetry_split, _split_example),
+    Case(prd.kink_margin, lambda rng: {k: v for k, v in _game(rng).items() if k in ("X", "U", "V", "W")}),
     Case(prd.jacobian_spectrum, lambda rng: {**_problem(rng), "adversarial": True, "critic_rate": 0.5, "penalty": 1.0,
                                              "epsilon": rng.uniform(size=(N, 1)), "tolerance": 1e-6, "h": 1e-6}),
 ]
@@ -133,4 +186,7 @@ EXEMPT = {
     qualified_name(prd.Trajectory): "a result record, built by train",
     qualified_name(theory.BernoulliFit): "a result record, built by fit_bernoulli",
     qualified_name(theory.Spectrum): "a result record, built by spectrum_of",
+    qualified_name(prd.Game): "a validated record, built by make_game",
+    qualified_name(prd.Equilibrium): "a result record, built by homogeneous_equilibrium",
+    qualified_name(prd.SymmetrySplit): "a result record, built by symmetry_split",
 }

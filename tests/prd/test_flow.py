@@ -175,3 +175,18 @@ def test_flat_field_is_the_joint_field(rng):
         flow.flat_field(X, Y, U, V, adversarial=True, W=W, a=a, critic_rate=0.5, penalty=2.0, epsilon=epsilon[1:])
     with pytest.raises(ValueError, match="adversarial=True needs"):
         flow.flat_field(X, Y, U, V, adversarial=True)
+
+
+def test_adversarial_weight_zero_leaves_the_generator_on_the_supervised_flow():
+    rng = np.random.default_rng(11)
+    X = model.normalise_inputs(rng.standard_normal((6, 3)))
+    Y = rng.standard_normal((6, 2))
+    U, V = model.init_generator(rng, 3, 2, 5)
+    W, a = model.init_critic(rng, 2, 4)
+    common = dict(dt=0.05, steps=20, checkpoints=2, backend="numpy")
+    sup = flow.train(X, Y, U, V, adversarial=False, **common)
+    silent = flow.train(X, Y, U, V, adversarial=True, W=W, a=a, rng=1, critic=flow.CriticSettings(weight=0.0), **common)
+    full = flow.train(X, Y, U, V, adversarial=True, W=W, a=a, rng=1, critic=flow.CriticSettings(), **common)
+    np.testing.assert_allclose(silent.U, sup.U, atol=1e-13)
+    np.testing.assert_allclose(silent.V, sup.V, atol=1e-13)
+    assert np.abs(full.U - sup.U).max() > 1e-6  # at β = 1 the adversary does move the generator

@@ -136,3 +136,31 @@ def test_bad_input_to_the_theory_functions_is_refused(rng):
         theory.jacobian_spectrum(X, np.ones((3, 1)), U, V, adversarial=True)
     with pytest.raises(ValueError, match="J must be square"):
         theory.spectrum_of(np.ones((3, 2)), 1, 1)
+
+
+def test_theorem2_constants_the_regime_and_the_critic_bound_at_its_edge():
+    kappa = theory.theorem2_kappa(0.1, 1.2)
+    assert kappa == pytest.approx((2 * 1.2 + 0.1) / 0.1)  # λ₁ = 2λ_max + λ₀ (Lemma 4), κ = λ₁/λ₀
+    n, m, delta, epsilon = 16, 256, 0.1, 2.0
+    L = theory.theorem2_critic_bound(epsilon, n, m, delta, kappa)
+    mu = theory.theorem2_mu(L, n, m, delta)
+    assert kappa * mu == pytest.approx(epsilon)  # at L_ε the first condition is an equality
+    assert mu == pytest.approx(L * n * np.sqrt(2 * np.log(20.0)) / 16.0)
+    assert theory.theorem2_in_regime(kappa, 0.9 * mu, epsilon, [4.0, 3.0])
+    assert not theory.theorem2_in_regime(kappa, 1.1 * mu, epsilon, [4.0, 3.0])  # κμ > ε
+    assert not theory.theorem2_in_regime(kappa, 0.5 * mu, epsilon, [4.0, 1.5])  # ε > one ‖z(0) − y‖
+    # inside the regime the first term of eq. 43 is positive: the bound exceeds its own diffusion term
+    t = np.array([1.0, 10.0])
+    diffusion = 0.5 * mu * (1 + kappa * np.sqrt(n)) / np.sqrt(m) * t
+    assert np.all(theory.theorem2_bound(t, n, m, 0.1, 4.0, 0.5 * L, delta, kappa) > diffusion)
+    with pytest.raises(ValueError, match="delta must be a probability"):
+        theory.theorem2_mu(1.0, n, m, 1.5)
+
+
+def test_residual_bound_starts_at_the_initial_residual_and_decays_to_kappa_mu():
+    t = np.array([0.0, 1.0, 1e4])
+    bound = theory.residual_bound(t, 4.0, 0.2, 5.0, 0.1)
+    assert bound[0] == pytest.approx(4.0) and bound[-1] == pytest.approx(0.5)
+    assert bound[1] == pytest.approx((4.0 - 0.5) * np.exp(-0.1) + 0.5)
+    # μ = 0 is Remark 3 of Theorem 1
+    np.testing.assert_allclose(theory.residual_bound(t, 4.0, 0.2, 5.0, 0.0), 4.0 * np.exp(-0.1 * t))
