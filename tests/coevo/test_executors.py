@@ -163,3 +163,28 @@ def test_well_formed_scheduler_addresses_are_accepted_without_connecting():
 
     for address in ("tcp://127.0.0.1:8786", "tls://scheduler.example:8786", "inproc://10.0.0.1/1234/1"):
         assert make_executor("dask", scheduler=address).scheduler == address
+
+
+def test_a_warm_dask_iteration_moves_only_what_neighbours_read(tiny, cluster):
+    from refimpl.coevo.algorithm import init_cell
+    from refimpl.coevo.executors import DaskExecutor, exchanged, state_bytes, summary
+    from refimpl.coevo.grid import neighbourhoods
+
+    settings = replace(tiny, enable_selection=False, hidden=64, image_dim=64)  # the arrays outweigh the headers
+    images = np.random.default_rng(3).uniform(-1, 1, (100, 64)).astype(np.float32)
+    states = [init_cell(c, settings, 0) for c in range(4)]
+    parameters, whole = state_bytes(exchanged(states[0], False)), state_bytes(states[0])
+    assert set(exchanged(states[0], False)["generator"]) == {"params"} and parameters < whole / 2
+    assert exchanged(states[0], True) is states[0]
+    with DaskExecutor(scheduler=cluster.scheduler_address) as engine:
+        engine.client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker another test killed
+        shared, cells = (engine.share(images), engine.share(None)), engine.put(states)
+        for iteration in (1, 2):
+            cells = engine.step(iteration, cells, neighbourhoods(2), *shared, settings, 0)
+        before = engine.bytes_moved
+        cells = engine.step(3, cells, neighbourhoods(2), *shared, settings, 0)
+        moved = engine.bytes_moved - before
+        # on 2 workers, cells 0 and 1 on one, 2 and 3 on the other: each cell reads one neighbour's parameters
+        # from the other worker (its other neighbour is local); the summaries come to the client; no whole state
+        assert 4 * parameters <= moved < 4 * parameters + whole
+        assert_same_state(engine.summaries(cells), [summary(s) for s in engine.fetch(cells)])
