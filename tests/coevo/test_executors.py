@@ -3,6 +3,8 @@ uninterrupted one does; a scheduler that does not answer is reported in time; a 
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -188,3 +190,20 @@ def test_a_warm_dask_iteration_moves_only_what_neighbours_read(tiny, cluster):
         # from the other worker (its other neighbour is local); the summaries come to the client; no whole state
         assert 4 * parameters <= moved < 4 * parameters + whole
         assert_same_state(engine.summaries(cells), [summary(s) for s in engine.fetch(cells)])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_workers_reuse_freed_memory_despite_the_nannys_trim_threshold():
+    # as a Dask nanny starts a worker: every large temporary then gets fresh pages (page faults), until the
+    # executor's tasks restore the thresholds
+    code = ("import resource, numpy as np; from refimpl.coevo.executors import _reuse_freed_memory\n"
+            "def faults():\n"
+            "    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+            "    for _ in range(50): np.ones((100, 784), np.float32).sum()\n"
+            "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start\n"
+            "before = faults(); assert _reuse_freed_memory(); faults(); print(before, faults())")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    before, after = map(int, completed.stdout.split())
+    assert before >= 50 * 50 and after < before / 10  # (100, 784) float32 = 77 pages, mapped afresh each time
