@@ -15,7 +15,8 @@ scored on 500 samples per iteration; GAN-BCE and E-GAN on 1 cell, the four grid 
 this 2-core machine (quiet, one process): t = 0.91 s per Lipizzaner cell-iteration, 5.1 s per E-GAN iteration
 (three children and their fitness per batch), so per seed GAN-BCE ≈ 20 t, E-GAN ≈ 110 t, each grid method
 ≈ 180 t; the six methods × 2 seeds ≈ 1 700 t ≈ 26 min serial, plus the classifier (3 epochs of LeNet on
-60 000 digits, ≈ 90 s an epoch, trained once and cached) and the scores.
+60 000 digits, ≈ 90 s an epoch, trained once and cached) and the scores. The committed run took 50 min 49 s
+on this machine while it was shared (load 3–11), classifier included.
 """
 
 from dataclasses import dataclass
