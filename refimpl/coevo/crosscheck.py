@@ -59,7 +59,8 @@ def _hidden_preactivations(params, x):
 
 def _network(rng, sizes, prefix=""):
     """Perceptron parameters of widths ``sizes``: PyTorch's default initialisation, moved off it a little."""
-    return {f"{prefix}{k}": v + 0.3 * rng.standard_normal(v.shape) for k, v in networks.init_network(rng, sizes).items()}
+    params = networks.init_network(rng, sizes)
+    return {f"{prefix}{k}": v + 0.3 * rng.standard_normal(v.shape) for k, v in params.items()}
 
 
 def _strip(inputs, prefix):

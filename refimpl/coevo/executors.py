@@ -12,8 +12,8 @@ An executor is a context manager; the grid's states live wherever it keeps them,
 
 ``serial`` runs :func:`~refimpl.coevo.algorithm.cell_step` cell after cell in this process: the reference
 (its handles are the states themselves). ``dask`` (Dask distributed) runs the cells as tasks: by default on a
-``LocalCluster`` the executor starts (one worker process per core, one thread each, no work stealing), or on the
-cluster whose scheduler is at ``scheduler``::
+``LocalCluster`` the executor starts (one worker process per core, one thread each, no work stealing, no
+sampling profiler), or on the cluster whose scheduler is at ``scheduler``::
 
     dask scheduler                                   # on one machine: prints tcp://HOST:8786
     dask worker tcp://HOST:8786 --nthreads 1 --nworkers 2   # on each machine, one process per core
@@ -199,7 +199,9 @@ class DaskExecutor:
             raise ImportError("executor='dask' needs Dask distributed: pip install 'refimpl[distributed]'") from error
         try:
             if self.scheduler is None:
-                with dask.config.set({"distributed.scheduler.work-stealing": False}):  # cells stay where they live
+                # cells stay where they live; no sampling profiler taking the GIL from the cells every 10 ms
+                with dask.config.set({"distributed.scheduler.work-stealing": False,
+                                      "distributed.worker.profile.enabled": False}):
                     self.cluster = LocalCluster(n_workers=self.requested_workers or os.cpu_count() or 1,
                                                 threads_per_worker=1, processes=True, dashboard_address=":0",
                                                 silence_logs=40)
