@@ -19,6 +19,14 @@ into ``dout``); both multiply by the float64 slope and round the product once, s
 they gave before core's ``leaky_relu_backward`` kept float32 in float32.
 Kernel ``"coevo_bias_leaky_relu"``, :math:`a = p + b,\ h = \max(a, s a)`, takes the product ``p = x Wᵀ`` (n, m)
 and the bias (m,) and returns ``(h, a)``: the bias and the activation in one pass instead of four.
+Kernel ``"coevo_tanh_backward"``, :math:`\delta \leftarrow \delta \odot (1 - y^2)` with :math:`y = \tanh a`
+the forward output, takes ``(dout, output)`` of one shape and dtype (the numba twin writes into ``dout``): one
+pass instead of three, the reference's operations in its order, so the twins agree to the bit.
+
+The numba twins use ``error_model="numpy"``: a division by zero gives inf or NaN as in NumPy instead of a
+check before every division (none can occur here: the Adam denominators are at least ``eps`` and
+:math:`1 - \beta^t`), which lets LLVM vectorise the loops (the Adam pass runs several times faster); the
+results are the same IEEE operations, to the bit.
 """
 
 import numpy as np
@@ -34,6 +42,7 @@ __all__ = ["CellAdam"]  # the twins below are registered kernels, called through
 KERNEL = "coevo_adam_update"
 LEAKY_RELU_BACKWARD = "coevo_leaky_relu_backward"
 BIAS_LEAKY_RELU = "coevo_bias_leaky_relu"
+TANH_BACKWARD = "coevo_tanh_backward"
 
 
 @register(KERNEL, "numpy")
@@ -54,7 +63,7 @@ def adam_update_numba(param, grad, first, second, lr, beta1, beta2, eps, t):
                  dtype(1.0 - beta1), dtype(1.0 - beta2), dtype(eps), dtype(1.0 - beta1**t), dtype(1.0 - beta2**t))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _adam_update(param, grad, first, second, lr, keep1, keep2, eps, bias1, bias2):
     for i in range(param.size):
         g = grad[i]
@@ -125,7 +134,7 @@ def leaky_relu_backward_numba(dout, pre_activation, slope):
     return dout
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _leaky_relu_backward(dout, pre_activation, slope):
     for i in range(dout.size):
         if pre_activation[i] <= 0:
@@ -150,7 +159,7 @@ def bias_leaky_relu_numba(product, bias, slope):
     return out, product
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bias_leaky_relu(product, bias, slope, out):
     n, m = product.shape
     for i in range(n):
@@ -158,3 +167,23 @@ def _bias_leaky_relu(product, bias, slope, out):
             a = product[i, j] + bias[j]
             product[i, j] = a
             out[i, j] = a if a > 0 else slope * a
+
+
+@register(TANH_BACKWARD, "numpy")
+def tanh_backward_numpy(dout, output):
+    """The reference: core's ``tanh_backward`` (cache = the forward output)."""
+    return nn.tanh_backward(dout, output)
+
+
+@register(TANH_BACKWARD, "numba")
+def tanh_backward_numba(dout, output):
+    """numba twin: one pass, written into ``dout`` (C-contiguous, the dtype of ``output``) and returned."""
+    _tanh_backward(dout.reshape(-1), np.ascontiguousarray(output).reshape(-1), output.dtype.type(1.0))
+    return dout
+
+
+@njit(cache=True, error_model="numpy")
+def _tanh_backward(dout, output, one):
+    for i in range(dout.size):
+        y = output[i]
+        dout[i] = dout[i] * (one - y * y)

@@ -134,6 +134,23 @@ def ranking_agreement(medians, better, worse):
     return float(np.mean([medians[b] < medians[w] for b, w in pairs]))
 
 
+def separation(values, better, worse):
+    """Fraction of pairs (b, w) in ``better`` × ``worse`` whose value ranges over seeds do not overlap, b's below
+    (every seed of b lower than every seed of w): the ranking of :func:`ranking_agreement` with its spread."""
+    pairs = [(b, w) for b in better for w in worse]
+    return float(np.mean([max(values[b]) < min(values[w]) for b, w in pairs]))
+
+
+def rank_correlation(ours, theirs):
+    r"""Spearman's :math:`\rho` between two dicts of numbers over their common keys (ties get mean ranks)."""
+    from scipy.stats import spearmanr
+
+    keys = sorted(set(ours) & set(theirs))
+    if len(keys) < 2:
+        raise ValueError(f"rank_correlation needs at least 2 common keys; got {keys}")
+    return float(spearmanr([ours[k] for k in keys], [theirs[k] for k in keys]).statistic)
+
+
 def base_settings(latent_dim, hidden, n_batches, fitness_samples, score_samples, enable_selection):
     """The shared :class:`CellSettings` of the comparison (float32, the public code's constants otherwise)."""
     return CellSettings(latent_dim=latent_dim, hidden=hidden, n_batches=n_batches, fitness_samples=fitness_samples,

@@ -13,7 +13,7 @@ by finite differences and torch float64 in ``tests/coevo``.
 
 import numpy as np
 
-from refimpl.coevo.kernels import BIAS_LEAKY_RELU, LEAKY_RELU_BACKWARD
+from refimpl.coevo.kernels import BIAS_LEAKY_RELU, LEAKY_RELU_BACKWARD, TANH_BACKWARD
 from refimpl.coevo.losses import _discriminator_loss
 from refimpl.core import unchecked as nn
 from refimpl.core.backend import get_kernel
@@ -152,12 +152,13 @@ def _forward(params, x, output, backend):
         out, pre_activation = bias_leaky_relu(h @ w.T, params[f"b{layer}"], SLOPE)
         caches.append(((h, w), (pre_activation, SLOPE)))
         h = out
-    h, affine_cache = nn.affine_forward(h, params[f"w{n_layers}"], params[f"b{n_layers}"])
-    activation_cache = None
+    w = params[f"w{n_layers}"]
+    out = h @ w.T  # core's affine_forward and tanh_forward, in place on the product (the same values)
+    out += params[f"b{n_layers}"]
     if output == "tanh":
-        h, activation_cache = nn.tanh_forward(h)
-    caches.append((affine_cache, activation_cache))
-    return h, caches
+        np.tanh(out, out=out)
+    caches.append(((h, w), out if output == "tanh" else None))
+    return out, caches
 
 
 def backward(params, dout, caches, output, *, param_grads=True, input_grad=True, backend="numpy"):
@@ -168,8 +169,8 @@ def backward(params, dout, caches, output, *, param_grads=True, input_grad=True,
 
     With ``param_grads=False`` only ∂L/∂x is computed (the discriminator inside a generator step); with
     ``input_grad=False`` ∂L/∂x is skipped (a network's own update needs none: it saves the largest product of
-    the discriminator's step). ``backend`` chooses the twin of the leaky-ReLU pass (kernel
-    ``"coevo_leaky_relu_backward"``).
+    the discriminator's step). ``backend`` chooses the twins of the leaky-ReLU and tanh passes (kernels
+    ``"coevo_leaky_relu_backward"``, ``"coevo_tanh_backward"``; the numba twins write into ``dout``).
 
     Returns
     -------
@@ -185,18 +186,19 @@ def backward(params, dout, caches, output, *, param_grads=True, input_grad=True,
     n = len(caches[0][0][0])
     dout = check_shape("dout", as_float_array("dout", dout, ndim=2, dtype=None), (n, sizes[-1]),
                        described="(n, d_L)", context="to match the forward output")
-    return _backward(params, dout, caches, output, param_grads, input_grad, backend)
+    return _backward(params, dout.copy(), caches, output, param_grads, input_grad, backend)  # the twins write into it
 
 
 def _backward(params, dout, caches, output, param_grads, input_grad, backend):
     grads, delta = {}, dout
     leaky_relu_backward = get_kernel(LEAKY_RELU_BACKWARD, backend)
+    tanh_backward = get_kernel(TANH_BACKWARD, backend)
     for layer in range(len(caches), 0, -1):
         affine_cache, activation_cache = caches[layer - 1]
         if layer < len(caches):
             delta = leaky_relu_backward(delta, *activation_cache)
         elif output == "tanh":
-            delta = nn.tanh_backward(delta, activation_cache)
+            delta = tanh_backward(delta, activation_cache)
         if layer == 1 and not input_grad:
             x, _ = affine_cache
             grads["w1"], grads["b1"], delta = delta.T @ x, delta.sum(axis=0), None

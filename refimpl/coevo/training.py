@@ -51,7 +51,8 @@ def fingerprint(settings, seed, images):
 
 
 def history_row(states):
-    """The numbers recorded per iteration: one entry per cell for each name of :data:`HISTORY`."""
+    """The numbers recorded per iteration: one entry per cell for each name of :data:`HISTORY`, from the cells'
+    states or their :func:`~refimpl.coevo.executors.summary`."""
     return {"generator_fitness": [s["generator"]["fitness"] for s in states],
             "discriminator_fitness": [s["discriminator"]["fitness"] for s in states],
             "generator_lr": [s["generator"]["optimiser"]["lr"] for s in states],
@@ -79,7 +80,8 @@ def train_grid(settings, images, *, iterations, seed=0, scorer=None, executor="s
     executor : ``"serial"`` or ``"dask"``; ``scheduler``, ``n_workers``, ``timeout`` are the Dask executor's
     checkpoint : path, optional, written atomically every ``checkpoint_every`` iterations and at the end
     resume : bool, continue from ``checkpoint`` (which must come from a run with the same settings, seed, images)
-    callback : callable ``(iteration, states)``, optional, called after each iteration (and its checkpoint)
+    callback : callable ``(iteration, states)``, optional, called after each iteration (and its checkpoint); with
+        Dask it costs a gather of the whole states per iteration
 
     Returns
     -------
@@ -104,11 +106,14 @@ def train_grid(settings, images, *, iterations, seed=0, scorer=None, executor="s
     grid = neighbourhoods(settings.grid_side)
     with make_executor(executor, scheduler=scheduler, n_workers=n_workers, timeout=timeout) as engine:
         shared_images, shared_scorer = engine.share(images), engine.share(scorer)
+        cells = engine.put(states)
         for iteration in range(states[0]["iteration"] + 1, iterations + 1):
-            states = engine.step(iteration, states, grid, shared_images, shared_scorer, settings, seed)
-            history = _append(history, history_row(states))
-            if checkpoint is not None and (iteration % checkpoint_every == 0 or iteration == iterations):
+            cells = engine.step(iteration, cells, grid, shared_images, shared_scorer, settings, seed)
+            history = _append(history, history_row(engine.summaries(cells)))
+            due = checkpoint is not None and (iteration % checkpoint_every == 0 or iteration == iterations)
+            states = engine.fetch(cells) if due or callback is not None else None
+            if due:
                 save_checkpoint(checkpoint, states, history, identity)
             if callback is not None:
                 callback(iteration, states)
-        return GridRun(states, history, engine.name, engine.n_workers, engine.bytes_moved)
+        return GridRun(engine.fetch(cells), history, engine.name, engine.n_workers, engine.bytes_moved)

@@ -3,6 +3,8 @@ uninterrupted one does; a scheduler that does not answer is reported in time; a 
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -163,3 +165,45 @@ def test_well_formed_scheduler_addresses_are_accepted_without_connecting():
 
     for address in ("tcp://127.0.0.1:8786", "tls://scheduler.example:8786", "inproc://10.0.0.1/1234/1"):
         assert make_executor("dask", scheduler=address).scheduler == address
+
+
+def test_a_warm_dask_iteration_moves_only_what_neighbours_read(tiny, cluster):
+    from refimpl.coevo.algorithm import init_cell
+    from refimpl.coevo.executors import DaskExecutor, exchanged, state_bytes, summary
+    from refimpl.coevo.grid import neighbourhoods
+
+    settings = replace(tiny, enable_selection=False, hidden=64, image_dim=64)  # the arrays outweigh the headers
+    images = np.random.default_rng(3).uniform(-1, 1, (100, 64)).astype(np.float32)
+    states = [init_cell(c, settings, 0) for c in range(4)]
+    parameters, whole = state_bytes(exchanged(states[0], False)), state_bytes(states[0])
+    assert set(exchanged(states[0], False)["generator"]) == {"params"} and parameters < whole / 2
+    assert exchanged(states[0], True) is states[0]
+    with DaskExecutor(scheduler=cluster.scheduler_address) as engine:
+        engine.client.wait_for_workers(2, timeout=60)  # the nanny restarts the worker another test killed
+        shared, cells = (engine.share(images), engine.share(None)), engine.put(states)
+        for iteration in (1, 2):
+            cells = engine.step(iteration, cells, neighbourhoods(2), *shared, settings, 0)
+        before = engine.bytes_moved
+        cells = engine.step(3, cells, neighbourhoods(2), *shared, settings, 0)
+        moved = engine.bytes_moved - before
+        # on 2 workers, cells 0 and 1 on one, 2 and 3 on the other: each cell reads one neighbour's parameters
+        # from the other worker (its other neighbour is local); the summaries come to the client; no whole state
+        assert 4 * parameters <= moved < 4 * parameters + whole
+        assert_same_state(engine.summaries(cells), [summary(s) for s in engine.fetch(cells)])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_workers_reuse_freed_memory_despite_the_nannys_trim_threshold():
+    # as a Dask nanny starts a worker: every large temporary then gets fresh pages (page faults), until the
+    # executor's tasks restore the thresholds
+    code = ("import resource, numpy as np; from refimpl.coevo.executors import _reuse_freed_memory\n"
+            "def faults():\n"
+            "    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+            "    for _ in range(50): np.ones((100, 784), np.float32).sum()\n"
+            "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start\n"
+            "before = faults(); assert _reuse_freed_memory(); faults(); print(before, faults())")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    before, after = map(int, completed.stdout.split())
+    assert before >= 50 * 50 and after < before / 10  # (100, 784) float32 = 77 pages, mapped afresh each time

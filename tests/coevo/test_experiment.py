@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from refimpl.coevo.measure import METHODS, method_settings, ranking_agreement
+from refimpl.coevo.measure import METHODS, method_settings, rank_correlation, ranking_agreement, separation
 from refimpl.experiments import get_experiment, run_experiment, verdict
 
 TINY = dict(features="linear", iterations=2, n_batches=3, hidden=8, latent_dim=4, seeds=1, fitness_samples=50,
@@ -47,3 +47,19 @@ def test_methods_map_to_their_settings():
 def test_ranking_agreement_counts_ordered_pairs():
     medians = {"a": 1.0, "b": 2.0, "x": 1.5, "y": 3.0}
     assert ranking_agreement(medians, ["a", "b"], ["x", "y"]) == 0.75
+
+
+def test_separation_counts_pairs_apart_on_every_seed():
+    fids = {"a": [1.0, 2.0], "b": [1.0, 4.0], "x": [3.0, 5.0], "y": [2.5, 6.0]}
+    # a lies below x and y on every seed (its 2.0 below y's 2.5); b's 4.0 overlaps both
+    assert separation(fids, ["a", "b"], ["x", "y"]) == 0.5
+    # while every median is ordered
+    assert ranking_agreement({k: float(np.median(v)) for k, v in fids.items()}, ["a", "b"], ["x", "y"]) == 1.0
+
+
+def test_rank_correlation_is_spearman_over_common_keys():
+    ours, theirs = {"a": 10.0, "b": 30.0, "c": 20.0, "ours only": 0.0}, {"a": 1, "b": 2, "c": 3}
+    assert rank_correlation(ours, theirs) == pytest.approx(0.5)  # ranks (1, 3, 2) against (1, 2, 3)
+    assert rank_correlation(theirs, theirs) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least 2 common keys"):
+        rank_correlation({"a": 1.0}, theirs)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refimpl.coevo.kernels import BIAS_LEAKY_RELU, KERNEL, LEAKY_RELU_BACKWARD, CellAdam
+from refimpl.coevo.kernels import BIAS_LEAKY_RELU, KERNEL, LEAKY_RELU_BACKWARD, TANH_BACKWARD, CellAdam
 from refimpl.core import backend
 from refimpl.core.optim import Adam
 from tests.helpers import arrays
@@ -71,8 +71,17 @@ def test_bias_leaky_relu_twins_agree_to_the_bit(product, bias, dtype):
         np.testing.assert_array_equal(a, b)
 
 
+@given(arrays((4, 6)), arrays((4, 6)), st.sampled_from(DTYPES))
+def test_tanh_backward_twins_agree_to_the_bit(dout, pre_activation, dtype):
+    dout, output = dout.astype(dtype), np.tanh(pre_activation.astype(dtype))
+    reference = backend.get_kernel(TANH_BACKWARD, "numpy")(dout.copy(), output)
+    twin = backend.get_kernel(TANH_BACKWARD, "numba")(dout.copy(), output)
+    assert reference.dtype == twin.dtype == dtype
+    np.testing.assert_array_equal(twin, reference)
+
+
 def test_kernels_are_registered_with_both_twins():
-    for name in (KERNEL, LEAKY_RELU_BACKWARD, BIAS_LEAKY_RELU):
+    for name in (KERNEL, LEAKY_RELU_BACKWARD, BIAS_LEAKY_RELU, TANH_BACKWARD):
         assert backend.backends_of(name) == ("numpy", "numba")
     with pytest.raises(ValueError, match="backend must be one of"):
         CellAdam(1e-3, backend="cuda")
