@@ -60,8 +60,12 @@ def _score(rng):
     return scores.FeatureScore(scores.LinearFeatures(rng.standard_normal((SETTINGS.image_dim, 3))), _images(rng))
 
 
+_CHECKPOINTS = tempfile.TemporaryDirectory(prefix="coevo-probe-")  # one folder for every probe, removed at exit
+_COUNT = iter(range(10**9))
+
+
 def _checkpoint_path():
-    return Path(tempfile.mkdtemp(prefix="coevo-probe-")) / "grid.npz"
+    return Path(_CHECKPOINTS.name) / f"grid-{next(_COUNT)}.npz"
 
 
 def _saved_checkpoint(rng):
