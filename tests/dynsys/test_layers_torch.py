@@ -52,7 +52,32 @@ def torch_hamiltonian(x, K, a, U, b, h, activation_name):
     return torch.cat([q1, p - h * sigma(q1 @ U.T + b, activation_name) @ U], dim=1)
 
 
+def torch_lipschitz_pair(x, W, v, A, b, theta):
+    h_C = 2.0 * torch.sigmoid(theta[0])
+    c = torch.maximum(torch.abs(1.0 - h_C), torch.abs(1.0 - model.SLOPE * h_C))
+    mid = x + (1.0 / c - 1.0) * sigma(x @ W.T + v, "leaky_relu")
+    return mid - h_C * sigma(mid @ A.T + b, "leaky_relu") @ A
+
+
+def torch_cpl(x, W, b):
+    return x - 2.0 / torch.linalg.matrix_norm(W, 2) ** 2 * torch.relu(x @ W.T + b) @ W
+
+
+def torch_sll(x, W, b, q):
+    t = (torch.abs(W @ W.T) @ torch.exp(q)) / torch.exp(q)
+    return x - 2.0 * (torch.relu(x @ W.T + b) / t) @ W
+
+
+def torch_groupsort(x, Q, b):
+    z = (x @ Q.T + b).reshape(x.shape[0], -1, 2)
+    return torch.stack([z.max(dim=2).values, z.min(dim=2).values], dim=2).reshape(x.shape)
+
+
 TORCH_LAYERS = {
+    "lipschitz_pair": torch_lipschitz_pair,
+    "cpl": torch_cpl,
+    "sll": torch_sll,
+    "groupsort": torch_groupsort,
     "linear": lambda x, W, b: x @ W.T + b,
     "resnet": lambda x, A, B, b, h, activation_name: x + h * sigma(x @ A.T + b, activation_name) @ B.T,
     "contractive": lambda x, A, b, h, activation_name: x - h * sigma(x @ A.T + b, activation_name) @ A,

@@ -47,7 +47,7 @@ def test_pgd_accuracy_is_at_least_certified_accuracy(seed, eps):
     y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
     training.train_classifier(net, X, y, rng, steps=40, batch_size=40, lr=0.05, margin=0.5)
     logits = net(X)
-    certified = theory.margins(logits, y) > np.sqrt(2) * theory.certified_lipschitz(net) * eps
+    certified = theory.certified_radii(logits, y, theory.pair_lipschitz(net)) > eps
     robust, X_adv = training.pgd_l2(net, X, y, eps, rng, steps=20, restarts=2)
     assert np.all(robust[certified])
     assert np.all(np.linalg.norm(X_adv - X, axis=1) <= eps * (1 + 1e-12))
