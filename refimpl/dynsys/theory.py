@@ -256,6 +256,8 @@ def head_pair_norms(C):
     r""":math:`N_{ij} = \|c_i - c_j\|_2` for the rows of the head C (k, m), and the differences
     :math:`c_i - c_j` (k, k, m)."""
     C = as_float_array("C", C, ndim=2)
+    if C.size == 0:
+        raise ValueError(f"C must be a non-empty (k, m) head; got shape {C.shape}")
     differences = C[:, None, :] - C[None, :, :]
     return np.sqrt(np.einsum("ijm,ijm->ij", differences, differences)), differences
 

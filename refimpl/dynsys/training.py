@@ -166,12 +166,14 @@ def train_classifier(network, X, y, rng, *, steps, batch_size, lr, margin=1.0, l
     rng = check_rng("rng", rng)
     if on_step is not None and not callable(on_step):
         raise TypeError(f"on_step must be a function on_step(step, steps, loss=loss) or None; got {on_step!r}")
+    margin, eps, temperature = check_positive("margin", margin), check_positive("eps", eps), check_positive(
+        "temperature", temperature)
+    warmup = check_real("warmup", warmup)
+    if not 0.0 <= warmup <= 1.0:
+        raise ValueError(f"warmup must be a fraction of the steps in [0, 1]; got {warmup!r}")
     if check_choice("loss", loss, LOSSES) == "hinge":
         objective = HingeObjective(network, margin, d_out=network.d_out)
     else:
-        warmup = check_real("warmup", warmup)
-        if not 0.0 <= warmup <= 1.0:
-            raise ValueError(f"warmup must be a fraction of the steps in [0, 1]; got {warmup!r}")
         objective = CertifiedObjective(network, eps, temperature, d_out=network.d_out,
                                        warmup_steps=int(warmup * check_int("steps", steps, minimum=1)))
     history = classifier.train_classifier(objective, network.parameters(), X, y, rng, steps=steps,
