@@ -97,6 +97,23 @@ def test_every_layer_obeys_its_certified_constant_on_random_pairs_and_jacobians(
     note(f"{kind}: certified − measured per layer {np.round(margins, 4)}")
 
 
+@settings(max_examples=40)
+@given(certified_networks())
+def test_every_logit_difference_obeys_its_per_pair_constant(case):
+    """|(z_i − z_j)(x) − (z_i − z_j)(y)| ≤ K_ij ‖x − y‖ and ‖∇(z_i − z_j)‖ ≤ K_ij, K from the certificate."""
+    kind, net, x, y = case
+    K = theory.pair_lipschitz(net)
+    zx, zy = net(x), net(y)
+    differences = np.abs((zx[:, :, None] - zx[:, None, :]) - (zy[:, :, None] - zy[:, None, :]))
+    ratios = differences / np.linalg.norm(x - y, axis=1)[:, None, None]
+    J = model.network_jacobian(net, x)
+    gradients = np.linalg.norm(J[:, :, None, :] - J[:, None, :, :], axis=3)
+    assert np.all(ratios <= K * (1 + 1e-12) + 1e-15)
+    assert np.all(gradients <= K * (1 + 1e-12) + 1e-15)
+    off = ~np.eye(len(K), dtype=bool)
+    note(f"{kind}: max measured/K over pairs {np.max(gradients.max(axis=0)[off] / K[off]):.4f}")
+
+
 @settings(max_examples=30)
 @given(certified_networks())
 def test_per_pair_certificate_is_at_least_the_global_one_and_no_attack_beats_it(case):
