@@ -205,7 +205,7 @@ def _spectral_norm(W, n_iter=100, v0=None, tol=0.0):
     return sigma, v
 
 
-NON_EXPANSIVE_KINDS = ("cpl", "sll", "groupsort")  # 1-Lipschitz by construction (orthogonal Q for groupsort)
+NON_EXPANSIVE_KINDS = ("cpl", "sll")  # 1-Lipschitz for any weights
 
 
 def layer_lipschitz_bound(layer):
