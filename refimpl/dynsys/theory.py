@@ -58,7 +58,8 @@ def contractive_lipschitz_bound(h_C, mu=LEAKY_SLOPE):
 def max_expansive_step(h_C, mu=LEAKY_SLOPE):
     r"""Largest :math:`h_E` of the pair rule, :math:`1/\max(|1 - h_C|, |1 - \mu h_C|) - 1`
     (1 at h_C = 1, μ = 1/2; 2 at the most contractive h_C = 2/(1 + μ))."""
-    return 1.0 / contractive_lipschitz_bound(check_contractive_step(h_C, mu), mu) - 1.0
+    constant = contractive_lipschitz_bound(check_contractive_step(h_C, mu), mu)
+    return np.inf if constant == 0.0 else 1.0 / constant - 1.0  # h_C = μ = 1: the step maps onto a point
 
 
 def check_contractive_step(h_C, mu=LEAKY_SLOPE):
@@ -93,11 +94,11 @@ def pair_rule_steps(theta, mu=LEAKY_SLOPE):
 
     so that :math:`c(h_C)(1 + h_E) = 1`: the rule holds with equality at every optimiser step, and no step
     can leave the admissible set. :math:`dh_E/dh_C = -c'(h_C)/c(h_C)^2` with :math:`c' = -\mu` below the
-    kink :math:`h_C = 2/(1 + \mu)` and +1 above it. Returns ``(h_C, h_E, dh_C/dθ, dh_E/dθ)``; μ in (0, 1].
+    kink :math:`h_C = 2/(1 + \mu)` and +1 above it. Returns ``(h_C, h_E, dh_C/dθ, dh_E/dθ)``; μ in (0, 1).
     """
     theta, mu = check_real("theta", theta), _check_slope(mu)
-    if mu == 0.0:
-        raise ValueError("mu must be > 0 for a contractive pair; got 0")
+    if not 0.0 < mu < 1.0:  # μ = 1 (a linear Σ) makes c(1) = 0 and h_E unbounded
+        raise ValueError(f"mu must be in (0, 1) for a learned pair; got {mu!r}")
     sigmoid = 0.5 * (1.0 + np.tanh(0.5 * theta))  # stable for large |θ|
     h_C = PAIR_H_C_MAX * sigmoid
     above_kink = abs(1.0 - h_C) > abs(1.0 - mu * h_C)

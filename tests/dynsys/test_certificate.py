@@ -22,7 +22,7 @@ BUILDERS = {
 }
 
 
-@given(floats(0.01, 1.99), st.floats(0.05, 1.0))
+@given(floats(0.01, 1.99), st.floats(0.05, 0.99))  # μ = 1 with h_C = 1: see the test below
 def test_exact_contractive_constant_is_below_one_and_below_the_square_root_bound(h_C, mu):
     exact = theory.contractive_lipschitz_bound(h_C, mu)
     assert exact < 1.0
@@ -212,3 +212,11 @@ def test_certified_objective_gradient_matches_finite_differences(kind, seed):
 
     comparison = assert_gradients(loss, [params[n].copy() for n in names], [grads[n] for n in names])
     note(f"{kind}: worst relative error {comparison.max_rel_error:.2e}")
+
+
+def test_a_linear_activation_with_unit_step_contracts_to_a_point():
+    """μ = 1, h_C = 1: the Jacobian I − AᵀA vanishes, the constant is 0 and any expansive step is allowed."""
+    assert theory.contractive_lipschitz_bound(1.0, 1.0) == 0.0
+    assert theory.max_expansive_step(1.0, 1.0) == np.inf
+    with pytest.raises(ValueError, match=r"mu must be in \(0, 1\)"):
+        theory.pair_rule_steps(0.0, mu=1.0)
