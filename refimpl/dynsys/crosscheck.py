@@ -13,11 +13,12 @@ import numpy as np
 from refimpl.crosscheck.lazy import F, jnn, jnp, torch
 from refimpl.crosscheck.registry import Case, dims, labels, register, scalar, uniform, until_off_kinks
 from refimpl.dynsys import RK_TABLEAUS, gradient_field, lipschitz_network, multiclass_hinge, sphere_field, theory
-from refimpl.dynsys.model import ACTIVATIONS, LAYER_KINDS, LAYER_PARAMS, SLOPE, layer_param_shapes
+from refimpl.dynsys.model import ACTIVATIONS, LAYER_CONFIG, LAYER_KINDS, LAYER_PARAMS, SLOPE, layer_param_shapes
 from refimpl.dynsys.splitting import gradient_field_vjp, sphere_field_vjp
 from refimpl.dynsys.training import margin_input_gradient
 
 TOPIC = "dynsys"
+EVEN_WIDTH_KINDS = ("volume_preserving", "hamiltonian", "groupsort")  # split or paired coordinates
 
 
 # the few operations the references need that torch and jax.numpy spell differently
@@ -25,12 +26,20 @@ TORCH_OPS = SimpleNamespace(
     sigma=lambda z, name: F.leaky_relu(z, SLOPE) if name == "leaky_relu" else torch.tanh(z),
     join=lambda q, p: torch.cat([q, p], dim=1), relu=lambda z: torch.relu(z),
     one_hot=lambda labels_, k: F.one_hot(labels_, k).double(), swap=lambda M: M.transpose(1, 2),
-    einsum=lambda *arguments: torch.einsum(*arguments), row_max=lambda x: x.max(dim=1).values)
+    einsum=lambda *arguments: torch.einsum(*arguments), row_max=lambda x: x.max(dim=1).values,
+    abs=lambda x: torch.abs(x), exp=lambda x: torch.exp(x), sigmoid=lambda x: torch.sigmoid(x),
+    maximum=lambda a, b: torch.maximum(a, b), spectral_norm=lambda W: torch.linalg.matrix_norm(W, 2),
+    pair_max=lambda z: z.max(dim=2).values, pair_min=lambda z: z.min(dim=2).values,
+    stack=lambda parts: torch.stack(parts, dim=2))
 JAX_OPS = SimpleNamespace(
     sigma=lambda z, name: jnn.leaky_relu(z, SLOPE) if name == "leaky_relu" else jnp.tanh(z),
     join=lambda q, p: jnp.concatenate([q, p], axis=1), relu=lambda z: jnn.relu(z),
     one_hot=lambda labels_, k: jnn.one_hot(labels_, k, dtype=jnp.float64), swap=lambda M: jnp.swapaxes(M, 1, 2),
-    einsum=lambda *arguments: jnp.einsum(*arguments), row_max=lambda x: x.max(axis=1))
+    einsum=lambda *arguments: jnp.einsum(*arguments), row_max=lambda x: x.max(axis=1),
+    abs=lambda x: jnp.abs(x), exp=lambda x: jnp.exp(x), sigmoid=lambda x: jnn.sigmoid(x),
+    maximum=lambda a, b: jnp.maximum(a, b), spectral_norm=lambda W: jnp.linalg.norm(W, 2),
+    pair_max=lambda z: z.max(axis=2), pair_min=lambda z: z.min(axis=2),
+    stack=lambda parts: jnp.stack(parts, axis=2))
 OPS = {"torch": TORCH_OPS, "jax": JAX_OPS}
 
 
@@ -70,6 +79,23 @@ def _hamiltonian(ops, x, K, a, U, b, h, activation_name):
     return ops.join(q1, p - h * ops.sigma(q1 @ U.T + b, activation_name) @ U)
 
 
+def _lipschitz_pair(ops, x, W, v, A, b, theta):
+    h_C = 2.0 * ops.sigmoid(theta[0])
+    c = ops.maximum(ops.abs(1.0 - h_C), ops.abs(1.0 - SLOPE * h_C))
+    mid = x + (1.0 / c - 1.0) * ops.sigma(x @ W.T + v, "leaky_relu")
+    return mid - h_C * ops.sigma(mid @ A.T + b, "leaky_relu") @ A
+
+
+def _sll(ops, x, W, b, q):
+    t = (ops.abs(W @ W.T) @ ops.exp(q)) / ops.exp(q)
+    return x - 2.0 * (ops.relu(x @ W.T + b) / t) @ W
+
+
+def _groupsort(ops, x, Q, b):
+    z = (x @ Q.T + b).reshape(x.shape[0], -1, 2)
+    return ops.stack([ops.pair_max(z), ops.pair_min(z)]).reshape(x.shape)
+
+
 LAYERS = {
     "linear": (r"y = W x + b", lambda ops, x, W, b: x @ W.T + b),
     "resnet": (r"y = x + h\, B\,\Sigma(A x + b)",
@@ -78,6 +104,12 @@ LAYERS = {
                     lambda ops, x, A, b, h, activation_name: x - h * ops.sigma(x @ A.T + b, activation_name) @ A),
     "expansive": (r"y = x + h\, \Sigma(W x + v)",
                   lambda ops, x, W, v, h, activation_name: x + h * ops.sigma(x @ W.T + v, activation_name)),
+    "lipschitz_pair": (r"y = \Psi_C^{h_C}(\Psi_E^{h_E}(x)),\ h_C = 2\,\mathrm{sigmoid}(\theta),\ "
+                       r"h_E = 1/\max(|1 - h_C|, |1 - h_C/2|) - 1", _lipschitz_pair),
+    "cpl": (r"y = x - \frac{2}{\|W\|_2^2} W^\top \mathrm{ReLU}(W x + b)",
+            lambda ops, x, W, b: x - 2.0 / ops.spectral_norm(W) ** 2 * ops.relu(x @ W.T + b) @ W),
+    "sll": (r"y = x - 2 W^\top T^{-1}\mathrm{ReLU}(W x + b),\ t_i = \sum_j |W W^\top|_{ij} e^{q_j - q_i}", _sll),
+    "groupsort": (r"y = \mathrm{MaxMin}(Q x + b)", _groupsort),
     "volume_preserving": (r"q' = q + h\Sigma(A v + a),\ v' = v + h\Sigma(B q' + b)", _volume_preserving),
     "hamiltonian": (r"q' = q + h K^\top\Sigma(K p + a),\ p' = p - h U^\top\Sigma(U q' + b)", _hamiltonian),
     "mass_rk": (r"y = \Psi^h_{\mathrm{RK}}(x),\ \dot x = (M(x) - M(x)^\top)\mathbf 1,\ "
@@ -100,10 +132,12 @@ def _layer_inputs(kind, config):
 
     def draw(rng):
         n, half, m = dims(rng, 3, 1, 3)
-        # the split layers need an even width; the mass field (M − Mᵀ)1 vanishes identically at d = 1
-        d = 2 * half if kind in ("volume_preserving", "hamiltonian") else dims(rng, 1, 1 + (kind == "mass_rk"), 3)[0]
+        # the split and paired layers need an even width; the mass field (M − Mᵀ)1 vanishes identically at d = 1
+        d = 2 * half if kind in EVEN_WIDTH_KINDS else dims(rng, 1, 1 + (kind == "mass_rk"), 3)[0]
         params = {name: uniform(rng, shape, 1.0) for name, shape in layer_param_shapes(kind, d, m).items()}
-        step = {} if kind == "linear" else {"h": scalar(rng, 0.05, 1.0)}
+        if kind in ("cpl", "sll"):  # both divide by ‖W‖² (CPL) or ‖w_i‖² (SLL): keep every row away from 0
+            params["W"] += np.sign(params["W"]) * 0.3
+        step = {"h": scalar(rng, 0.05, 1.0)} if LAYER_CONFIG[kind] else {}
         width = m if kind == "linear" else d
         return {"x": uniform(rng, (n, d), 2.0), **params, **step, "dout": uniform(rng, (n, width), 1.0)}
 
@@ -134,8 +168,10 @@ def _layer_reference(kind, config, ops):
 
 def _layer_variants():
     """(name, kind, config) of every layer case: each activation, and each RK method of the mass layer."""
-    yield "dynsys.linear", "linear", {}
-    for kind in sorted(set(LAYER_KINDS) - {"linear", "mass_rk"}):
+    for kind in sorted(kind for kind, allowed in LAYER_CONFIG.items() if not allowed):  # fixed activations
+        yield f"dynsys.{kind}", kind, {}
+    for kind in sorted(kind for kind, allowed in LAYER_CONFIG.items() if "activation_name" in allowed and
+                       kind != "mass_rk"):
         for activation_name in ACTIVATIONS:
             yield f"dynsys.{kind}[{activation_name}]", kind, {"activation_name": activation_name}
     for method in sorted(RK_TABLEAUS):

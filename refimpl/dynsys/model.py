@@ -124,7 +124,7 @@ def expansive_forward(x, W, v, h, activation_name=theory.LIPSCHITZ_ACTIVATION):
     """
     z = x @ W.T + v
     s, ds = activation(z, activation_name)
-    return x + h * s, {"x": x, "z": z, "ds": ds, "W": W, "h": h}
+    return x + h * s, {"x": x, "z": z, "s": s, "ds": ds, "W": W, "h": h}
 
 
 def expansive_backward(dout, cache):
@@ -135,6 +135,161 @@ def expansive_backward(dout, cache):
 
 def expansive_jvp(t, cache):
     return t + cache["h"] * (t @ cache["W"].T) * cache["ds"]
+
+
+def lipschitz_pair_forward(x, W, v, A, b, theta):
+    r"""An (expansive, contractive) pair whose step sizes are learned through θ under the pair rule.
+
+    .. math:: \Psi(x) = \Psi_C^{h_C}\big(\Psi_E^{h_E}(x)\big), \qquad h_C = 2\,\mathrm{sigmoid}(\theta),\quad
+              h_E = 1/\max(|1 - h_C|, |1 - \mu h_C|) - 1
+
+    (:func:`refimpl.dynsys.theory.pair_rule_steps`), so that the pair is 1-Lipschitz for every θ when
+    ‖W‖₂ ≤ 1 and A is orthogonal. x (n, d), W, A (d, d), v, b (d,), theta (1,); Σ the leaky ReLU.
+    """
+    h_C, h_E, dh_C, dh_E = theory.pair_rule_steps(theta[0])
+    mid, expansive = expansive_forward(x, W, v, h_E)
+    out, contractive = contractive_forward(mid, A, b, h_C)
+    kink = np.array([h_C - 2.0 / (1.0 + SLOPE)])  # where c(h_C) switches branch; "z": a kink for the tests
+    return out, {"expansive": expansive, "contractive": contractive, "dh": (dh_C, dh_E), "z_rule": kink}
+
+
+def lipschitz_pair_backward(dout, cache):
+    r"""The two steps' backward passes, and :math:`\partial L/\partial\theta = \partial L/\partial h_C\, h_C'
+    + \partial L/\partial h_E\, h_E'` with :math:`\partial L/\partial h_C = -\sum \mathrm{dout}\odot\Sigma(z_C)A`
+    and :math:`\partial L/\partial h_E = \sum \mathrm{dmid}\odot\Sigma(z_E)`."""
+    expansive, contractive = cache["expansive"], cache["contractive"]
+    dmid, dA, db = contractive_backward(dout, contractive)
+    dx, dW, dv = expansive_backward(dmid, expansive)
+    dh_C = -np.sum(dout * (contractive["s"] @ contractive["A"]))
+    dh_E = np.sum(dmid * expansive["s"])
+    dtheta = dh_C * cache["dh"][0] + dh_E * cache["dh"][1]
+    return dx, dW, dv, dA, db, np.array([dtheta])
+
+
+def lipschitz_pair_jvp(t, cache):
+    return contractive_jvp(expansive_jvp(t, cache["expansive"]), cache["contractive"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Baselines from the 1-Lipschitz literature: CPL, SLL, MaxMin with orthogonal weights
+# ---------------------------------------------------------------------------------------------------------------
+
+def _top_singular(W):
+    """σ₁(W), its singular vectors u (m,), v (d,) (∂σ₁/∂W = u vᵀ when σ₁ is simple) and the gap σ₁ − σ₂."""
+    left, singular, right = np.linalg.svd(W, full_matrices=False)
+    gap = singular[0] - singular[1] if len(singular) > 1 else singular[0]
+    return singular[0], left[:, 0], right[0], np.array([gap])
+
+
+def cpl_forward(x, W, b):
+    r"""Convex potential layer (Meunier et al. 2022, ICML), an explicit Euler step of :math:`-\nabla V`:
+
+    .. math:: \Psi(x) = x - \frac{2}{\|W\|_2^2}\,W^\top\mathrm{ReLU}(Wx + b)
+
+    non-expansive for every W (the step 2/‖W‖² is the largest that keeps it so). x (n, d), W (m, d), b (m,).
+    """
+    z = x @ W.T + b
+    s, _ = nn.relu_forward(z)
+    sigma, u, v, gap = _top_singular(W)
+    h = 2.0 / sigma**2
+    return x - h * s @ W, {"x": x, "z": z, "s": s, "ds": (z > 0).astype(float), "W": W, "h": h,
+                           "sigma": sigma, "u": u, "v": v, "z_singular_gap": gap}
+
+
+def cpl_backward(dout, cache):
+    r"""As :func:`contractive_backward` with W for A, plus the path through :math:`h = 2/\sigma_1^2`:
+    :math:`dW \mathrel{+}= (\partial L/\partial h)(-4/\sigma_1^3)\,u v^\top`,
+    :math:`\partial L/\partial h = -\sum \mathrm{dout}\odot\mathrm{ReLU}(z)W`."""
+    W, h = cache["W"], cache["h"]
+    g = -h * (dout @ W.T) * cache["ds"]
+    dh = -np.sum(dout * (cache["s"] @ W))
+    dW = -h * cache["s"].T @ dout + g.T @ cache["x"] + dh * (-4.0 / cache["sigma"]**3) * np.outer(cache["u"],
+                                                                                                  cache["v"])
+    return dout + g @ W, dW, g.sum(axis=0)
+
+
+def cpl_jvp(t, cache):
+    W = cache["W"]
+    return t - cache["h"] * ((t @ W.T) * cache["ds"]) @ W
+
+
+def sll_forward(x, W, b, q):
+    r"""SDP-based Lipschitz layer (Araujo et al. 2023, ICLR, Thm. 3):
+
+    .. math:: \Psi(x) = x - 2\,W^\top T^{-1}\mathrm{ReLU}(Wx + b), \qquad
+              T = \mathrm{diag}(t), \quad t_i = \sum_j |WW^\top|_{ij}\, e^{q_j - q_i}
+
+    non-expansive for every W and q (the rescaling makes :math:`W^\top T^{-1} W \preceq I`).
+    x (n, d), W (m, d), b, q (m,).
+    """
+    z = x @ W.T + b
+    s, _ = nn.relu_forward(z)
+    gram = W @ W.T
+    scale = np.exp(q - q.max())  # the ratios e^{q_j - q_i} do not change; no overflow
+    t = (np.abs(gram) @ scale) / scale
+    return x - 2.0 * (s / t) @ W, {"x": x, "z": z, "s": s, "ds": (z > 0).astype(float), "W": W, "t": t,
+                                   "z_gram": gram, "scale": scale}
+
+
+def sll_backward(dout, cache):
+    r"""With :math:`r = s/t`: :math:`dr = -2\,\mathrm{dout}\,W^\top`, :math:`dz = (dr/t)\odot\mathrm{ReLU}'(z)`,
+    :math:`dt = -\sum_n dr\odot s/t^2`; through :math:`G = WW^\top`,
+    :math:`dG_{ij} = dt_i\,\mathrm{sign}(G_{ij})\,e^{q_j - q_i}`, :math:`dW \mathrel{+}= (dG + dG^\top)W`;
+    :math:`dq_k = \sum_i dt_i |G_{ik}| e^{q_k - q_i} - dt_k t_k`."""
+    W, t, s, scale, gram = cache["W"], cache["t"], cache["s"], cache["scale"], cache["z_gram"]
+    r = s / t
+    dr = -2.0 * dout @ W.T
+    dz = dr / t * cache["ds"]
+    dt = -np.sum(dr * s, axis=0) / t**2
+    ratio = scale[None, :] / scale[:, None]  # e^{q_j - q_i}
+    dgram = dt[:, None] * np.sign(gram) * ratio
+    dW = -2.0 * r.T @ dout + dz.T @ cache["x"] + (dgram + dgram.T) @ W
+    dq = (dt[:, None] * np.abs(gram) * ratio).sum(axis=0) - dt * t
+    return dout + dz @ W, dW, dz.sum(axis=0), dq
+
+
+def sll_jvp(t, cache):
+    return t - 2.0 * ((t @ cache["W"].T) * cache["ds"] / cache["t"]) @ cache["W"]
+
+
+def _maxmin(z):
+    """MaxMin on consecutive pairs (Anil et al. 2019): (a, c) -> (max(a, c), min(a, c)); also the mask a > c."""
+    a, c = z[:, 0::2], z[:, 1::2]
+    first = a > c
+    out = np.empty_like(z)
+    out[:, 0::2], out[:, 1::2] = np.where(first, a, c), np.where(first, c, a)
+    return out, first
+
+
+def _route(t, first):
+    """Apply the MaxMin Jacobian at the mask ``first`` to t (a permutation); its transpose is itself."""
+    a, c = t[:, 0::2], t[:, 1::2]
+    out = np.empty_like(t)
+    out[:, 0::2], out[:, 1::2] = np.where(first, a, c), np.where(first, c, a)
+    return out
+
+
+def groupsort_forward(x, Q, b):
+    r"""Orthogonal linear map then MaxMin (GroupSort with groups of 2; Anil, Lucas & Grosse 2019, ICML):
+
+    .. math:: \Psi(x) = \mathrm{MaxMin}(Qx + b), \qquad \mathrm{MaxMin}(a, c) = (\max(a, c), \min(a, c))
+
+    1-Lipschitz with Q orthogonal (kept so by the polar projection, the fixed point of the Björck iteration).
+    MaxMin is gradient-norm preserving: its Jacobian is a permutation. x (n, d), Q (d, d), b (d,), d even.
+    """
+    z = x @ Q.T + b
+    out, first = _maxmin(z)
+    return out, {"x": x, "z_pair_gap": z[:, 0::2] - z[:, 1::2], "first": first, "Q": Q}
+
+
+def groupsort_backward(dout, cache):
+    """dz = the permutation of dout (the Jacobian of MaxMin is symmetric), then the affine map."""
+    dz = _route(dout, cache["first"])
+    return dz @ cache["Q"], dz.T @ cache["x"], dz.sum(axis=0)
+
+
+def groupsort_jvp(t, cache):
+    return _route(t @ cache["Q"].T, cache["first"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -316,6 +471,10 @@ LAYER_KINDS = {
     "resnet": (resnet_forward, resnet_backward, resnet_jvp),
     "contractive": (contractive_forward, contractive_backward, contractive_jvp),
     "expansive": (expansive_forward, expansive_backward, expansive_jvp),
+    "lipschitz_pair": (lipschitz_pair_forward, lipschitz_pair_backward, lipschitz_pair_jvp),
+    "cpl": (cpl_forward, cpl_backward, cpl_jvp),
+    "sll": (sll_forward, sll_backward, sll_jvp),
+    "groupsort": (groupsort_forward, groupsort_backward, groupsort_jvp),
     "volume_preserving": (volume_preserving_forward, volume_preserving_backward, volume_preserving_jvp),
     "hamiltonian": (hamiltonian_forward, hamiltonian_backward, hamiltonian_jvp),
     "mass_rk": (mass_rk_forward, mass_rk_backward, mass_rk_jvp),
@@ -328,6 +487,10 @@ LAYER_SHAPES = {  # the array arguments of each forward pass after x, in order (
     "resnet": {"A": ("m", "d"), "B": ("d", "m"), "b": ("m",)},
     "contractive": {"A": ("d", "d"), "b": ("d",)},
     "expansive": {"W": ("d", "d"), "v": ("d",)},
+    "lipschitz_pair": {"W": ("d", "d"), "v": ("d",), "A": ("d", "d"), "b": ("d",), "theta": ("one",)},
+    "cpl": {"W": ("m", "d"), "b": ("m",)},
+    "sll": {"W": ("m", "d"), "b": ("m",), "q": ("m",)},
+    "groupsort": {"Q": ("d", "d"), "b": ("d",)},
     "volume_preserving": {"A": ("k", "k"), "a": ("k",), "B": ("k", "k"), "b": ("k",)},
     "hamiltonian": {"K": ("m", "k"), "a": ("m",), "U": ("m", "k"), "b": ("m",)},
     "mass_rk": {"U": ("dd", "d"), "u": ("dd",)},
@@ -340,11 +503,12 @@ def layer_param_shapes(kind, d, m):
     k = d/2) with hidden width ``m``, from :data:`LAYER_SHAPES`."""
     kind = check_choice("kind", kind, tuple(LAYER_SHAPES))
     d, m = check_int("d", d, minimum=1), check_int("m", m, minimum=1)
-    sizes = {"d": d, "m": m, "k": d // 2, "dd": d * d}
+    sizes = {"d": d, "m": m, "k": d // 2, "dd": d * d, "one": 1}
     return {name: tuple(sizes[axis] for axis in axes) for name, axes in LAYER_SHAPES[kind].items()}
 LAYER_CONFIG = {  # the fixed settings each kind accepts (h is required by every kind but linear)
     "linear": (), "resnet": ("h", "activation_name"), "contractive": ("h", "activation_name"),
-    "expansive": ("h", "activation_name"), "volume_preserving": ("h", "activation_name"),
+    "expansive": ("h", "activation_name"), "lipschitz_pair": (), "cpl": (), "sll": (), "groupsort": (),
+    "volume_preserving": ("h", "activation_name"),
     "hamiltonian": ("h", "activation_name"), "mass_rk": ("h", "method", "activation_name"),
 }
 CONSTRAINTS = ("orthogonal", "spectral")
@@ -370,6 +534,8 @@ class Layer:
         sizes = _check_layer_params(self.kind, self.params)
         self.d_in = 2 * sizes["k"] if "k" in sizes else sizes["d"]
         self.d_out = sizes["m"] if self.kind == "linear" else self.d_in
+        if self.kind == "groupsort" and self.d_in % 2:
+            raise ValueError(f"a groupsort layer sorts pairs of coordinates: d must be even; got {self.d_in}")
         _check_layer_config(self.kind, self.config)
         for name, kind in _check_dict("constraint", self.constraint).items():
             check_choice(f"constraint of {name!r}", name, tuple(self.params))
@@ -393,7 +559,8 @@ def _check_layer_params(kind, params):
     sizes = {axis: size for axis, size in zip(axes, params[first].shape) if axis != "dd"}
     if "d" in sizes:
         sizes["dd"] = sizes["d"] ** 2
-    known = ", ".join(f"{axis} = {size}" for axis, size in sorted(sizes.items()) if axis != "dd")
+    sizes["one"] = 1
+    known = ", ".join(f"{axis} = {size}" for axis, size in sorted(sizes.items()) if axis not in ("dd", "one"))
     for name, axes in shapes.items():
         check_shape(f"params[{name!r}]", params[name], tuple(sizes[axis] for axis in axes),
                     described=_axes_label(axes), context=f"in a {kind} layer with {known}")
@@ -501,12 +668,14 @@ class Network:
     def project(self, exact=False):
         r"""Restore the constraints in place after an optimiser step.
 
-        Orthogonal A: polar projection :math:`A \leftarrow UV^\top` from the SVD :math:`A = U S V^\top`, the
-        nearest orthogonal matrix in Frobenius norm, exact to round-off (‖AᵀA − I‖ ≈ 1e-15). Chosen over a
-        Cayley map :math:`(I - K)^{-1}(I + K)` or :math:`\exp(K)` of a skew K because the optimiser keeps
-        working on A itself with the plain gradient already derived (no backward pass through an inverse or
-        a matrix exponential), every orthogonal matrix stays reachable (Cayley misses eigenvalue −1), and
-        one d × d SVD per step costs nothing at these widths. Spectral ‖W‖₂ ≤ 1: the rescaling
+        Orthogonal A: the polar factor :math:`UV^\top` of :math:`A = U S V^\top`, the nearest orthogonal matrix in
+        Frobenius norm, reached by Björck's iteration :math:`A \leftarrow A(3I - A^\top A)/2` (quadratic
+        convergence from the slightly perturbed A an optimiser step leaves; a few d × d products instead of
+        an SVD) until :math:`\max|A^\top A - I| \le 10^{-13}`, and by the SVD itself when ``exact`` or when
+        the iteration has not converged. Chosen over a Cayley map :math:`(I - K)^{-1}(I + K)` or
+        :math:`\exp(K)` of a skew K because the optimiser keeps working on A itself with the plain gradient
+        already derived (no backward pass through an inverse or a matrix exponential), and every orthogonal
+        matrix stays reachable (Cayley misses eigenvalue −1). Spectral ‖W‖₂ ≤ 1: the rescaling
         :math:`W \leftarrow W/\max(1, \hat\sigma)` with :math:`\hat\sigma` from a warm-started power iteration
         (cheap, a lower bound), or from the exact SVD when ``exact`` (done once after training so that the
         certificate holds exactly).
@@ -515,8 +684,7 @@ class Network:
             for name, kind in layer.constraint.items():
                 W = layer.params[name]
                 if kind == "orthogonal":
-                    left, _, right = np.linalg.svd(W)
-                    W[...] = left @ right
+                    W[...] = _orthogonal_factor(W, exact)
                     continue
                 if exact:
                     sigma = np.linalg.norm(W, 2)
@@ -525,6 +693,23 @@ class Network:
                     sigma, self._power_vectors[key] = theory._spectral_norm(
                         W, n_iter=3, v0=self._power_vectors.get(key))
                 W /= max(1.0, sigma)
+
+
+BJORCK_TOLERANCE, BJORCK_ITERATIONS = 1e-13, 8
+
+
+def _orthogonal_factor(W, exact):
+    """The polar factor of W (orthonormal rows or columns when W is rectangular): Björck iterations from a
+    nearly orthogonal square W, else (or when ``exact``) the SVD."""
+    if not exact and W.shape[0] == W.shape[1]:
+        identity = np.eye(W.shape[1])
+        for _ in range(BJORCK_ITERATIONS):
+            gram = W.T @ W
+            if np.abs(gram - identity).max() <= BJORCK_TOLERANCE:
+                return W
+            W = 0.5 * W @ (3.0 * identity - gram)
+    left, _, right = np.linalg.svd(W, full_matrices=False)
+    return left @ right
 
 
 def _check_layers(layers_):
@@ -615,6 +800,58 @@ def lipschitz_network(rng, d_in, width, n_pairs, n_classes, *, h_C=0.5, h_E=None
     stack.append(Layer("linear", {"W": _spectral_unit(rng, n_classes, width), "b": np.zeros(n_classes)},
                        constraint={"W": "spectral"}))
     return Network(stack)
+
+
+def _lift_and_head(rng, d_in, width, n_classes, blocks):
+    """Lift P (‖P‖₂ ≤ 1), the ``blocks`` (a list of layers of width ``width``) and a free head C: the per-pair
+    certificate ‖c_y − c_j‖·L does not need ‖C‖₂ ≤ 1."""
+    lift = Layer("linear", {"W": _spectral_unit(rng, width, d_in), "b": np.zeros(width)}, constraint={"W": "spectral"})
+    head = Layer("linear", {"W": _glorot(rng, n_classes, width), "b": np.zeros(n_classes)})
+    return Network([lift, *blocks, head])
+
+
+def _check_sizes(rng, **sizes):
+    return check_rng("rng", rng), *(check_int(name, value, minimum=1) for name, value in sizes.items())
+
+
+def learned_lipschitz_network(rng, d_in, width, n_pairs, n_classes, *, h_C=1.0):
+    r"""1-Lipschitz body of ``n_pairs`` (expansive, contractive) pairs whose step sizes are learned under the pair
+    rule (:func:`lipschitz_pair_forward`), starting from h_C (in (0, 2)); lift ‖P‖₂ ≤ 1, free head."""
+    rng, d_in, width, n_pairs, n_classes = _check_sizes(rng, d_in=d_in, width=width, n_pairs=n_pairs,
+                                                        n_classes=n_classes)
+    h_C = theory.check_contractive_step(h_C)
+    theta = np.log(h_C / (theory.PAIR_H_C_MAX - h_C))  # sigmoid⁻¹(h_C/2)
+    blocks = [Layer("lipschitz_pair", {"W": _spectral_unit(rng, width, width), "v": np.zeros(width),
+                                       "A": random_orthogonal(rng, width), "b": np.zeros(width),
+                                       "theta": np.array([theta])},
+                    constraint={"W": "spectral", "A": "orthogonal"}) for _ in range(n_pairs)]
+    return _lift_and_head(rng, d_in, width, n_classes, blocks)
+
+
+def cpl_network(rng, d_in, width, depth, n_classes):
+    """``depth`` convex potential layers x − 2/‖W‖² WᵀReLU(Wx + b) of width ``width``; lift ‖P‖₂ ≤ 1, free head."""
+    rng, d_in, width, depth, n_classes = _check_sizes(rng, d_in=d_in, width=width, depth=depth, n_classes=n_classes)
+    blocks = [Layer("cpl", {"W": _glorot(rng, width, width), "b": np.zeros(width)}) for _ in range(depth)]
+    return _lift_and_head(rng, d_in, width, n_classes, blocks)
+
+
+def sll_network(rng, d_in, width, depth, n_classes):
+    """``depth`` SDP-based Lipschitz layers x − 2WᵀT⁻¹ReLU(Wx + b) (q = 0: T the row sums of |WWᵀ|); lift
+    ‖P‖₂ ≤ 1, free head."""
+    rng, d_in, width, depth, n_classes = _check_sizes(rng, d_in=d_in, width=width, depth=depth, n_classes=n_classes)
+    blocks = [Layer("sll", {"W": _glorot(rng, width, width), "b": np.zeros(width), "q": np.zeros(width)})
+              for _ in range(depth)]
+    return _lift_and_head(rng, d_in, width, n_classes, blocks)
+
+
+def groupsort_network(rng, d_in, width, depth, n_classes):
+    """``depth`` layers MaxMin(Qx + b) with orthogonal Q, width ``width`` (even); lift ‖P‖₂ ≤ 1, free head."""
+    rng, d_in, width, depth, n_classes = _check_sizes(rng, d_in=d_in, width=width, depth=depth, n_classes=n_classes)
+    if width % 2:
+        raise ValueError(f"width must be even (MaxMin sorts pairs of coordinates); got {width}")
+    blocks = [Layer("groupsort", {"Q": random_orthogonal(rng, width), "b": np.zeros(width)},
+                    constraint={"Q": "orthogonal"}) for _ in range(depth)]
+    return _lift_and_head(rng, d_in, width, n_classes, blocks)
 
 
 def _check_even(d):

@@ -93,6 +93,10 @@ MODEL_CASES = [
     Case(model.lipschitz_network, lambda rng: {"rng": rng, "d_in": 3, "width": 4, "n_pairs": 2, "n_classes": 2,
                                                "h_C": 0.5, "h_E": 0.1},
          accepts={"h_E": ("none",)}),  # None: the largest step the pair rule allows
+    *(Case(builder, lambda rng: {"rng": rng, "d_in": 3, "width": 4, "depth": 2, "n_classes": 2})
+      for builder in (model.cpl_network, model.sll_network, model.groupsort_network)),
+    Case(model.learned_lipschitz_network, lambda rng: {"rng": rng, "d_in": 3, "width": 4, "n_pairs": 2,
+                                                       "n_classes": 2, "h_C": 0.5}),
     Case(model.volume_preserving_network, lambda rng: {"rng": rng, "d": 4, "depth": 2, "h": 0.5,
                                                        "activation_name": "tanh", "scale": 1.0}),
     Case(model.hamiltonian_network, lambda rng: {"rng": rng, "d": 4, "depth": 2, "width": 3, "h": 0.5,
@@ -125,13 +129,25 @@ TRAINING_CASES = [
     Case(training.pgd_l2, lambda rng: {"network": _resnet(), **_data(rng), "eps": 0.3, "rng": rng, "steps": 3,
                                        "restarts": 2}),
     Case(training.train_classifier, lambda rng: {"network": _resnet(), **_data(rng), "rng": rng, "steps": 3,
-                                                 "batch_size": 4, "lr": 0.01, "margin": 0.5}),
+                                                 "batch_size": 4, "lr": 0.01, "margin": 0.5, "loss": "certified",
+                                                 "eps": 0.5, "temperature": 2.0, "warmup": 0.5}),
+    Case(training.certified_cross_entropy, lambda rng: {**_margins_example(rng), "pair_constants": 1 - np.eye(3),
+                                                        "eps": 0.5, "temperature": 2.0}),
+    Case(training.ddn_l2, lambda rng: {"network": _resnet(), **_data(rng), "steps": 3, "gamma": 0.05, "alpha": 1.0,
+                                       "init_norm": 1.0, "box": (-5.0, 5.0)},
+         accepts={"box": ("none",)}),  # None: no box
 ]
 
 THEORY_CASES = [
     *(Case(f, lambda rng: {"h_C": 0.5, "mu": 0.5})
-      for f in (theory.contractive_lipschitz_bound, theory.contractive_lipschitz_exact, theory.max_expansive_step,
+      for f in (theory.contractive_lipschitz_bound, theory.contractive_lipschitz_sqrt, theory.max_expansive_step,
                 theory.check_contractive_step)),
+    Case(theory.pair_rule_steps, lambda rng: {"theta": 0.3, "mu": 0.5}),
+    Case(theory.body_lipschitz, lambda rng: {"network": _lipschitz()}),
+    Case(theory.pair_lipschitz, lambda rng: {"network": _lipschitz()}),
+    Case(theory.head_pair_norms, lambda rng: {"C": rng.standard_normal((3, 4))},
+         accepts={"C": ONE_MORE}),  # any (k, m) head
+    Case(theory.certified_radii, lambda rng: {**_margins_example(rng), "pair_constants": 1 - np.eye(3)}),
     Case(theory.check_pair_rule, lambda rng: {"h_C": 0.5, "h_E": 0.1, "mu": 0.5}),
     Case(theory.check_lipschitz_activation, lambda rng: {"layer": _lipschitz().layers[1], "index": 1},
          accepts={"index": ("none",)}),  # None: the message names the kind only
@@ -143,8 +159,8 @@ THEORY_CASES = [
     Case(theory.certified_lipschitz, lambda rng: {"network": _lipschitz()}),
     Case(theory.check_logits, _margins_example, accepts={"logits": ONE_MORE}),
     Case(theory.margins, _margins_example, accepts={"logits": ONE_MORE}),
-    Case(theory.certified_accuracy, lambda rng: {**_margins_example(rng), "lipschitz": 1.0, "eps": 0.1},
-         accepts={"logits": ONE_MORE}),
+    Case(theory.certified_accuracy, lambda rng: {**_margins_example(rng), "pair_constants": 1 - np.eye(3),
+                                                 "eps": 0.1}),
 ]
 
 PACKAGES = {"refimpl.dynsys": MODEL_CASES + SPLITTING_CASES + TRAINING_CASES + THEORY_CASES}

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from refimpl.dynsys import model, splitting, training
+from refimpl.dynsys import model, splitting, theory, training
 from refimpl.dynsys.model import RK_TABLEAUS
 from tests.dynsys.cases import hand_derived, hinge_cases, layer_cases, preactivations
 from tests.helpers import off_kinks
@@ -52,7 +52,32 @@ def torch_hamiltonian(x, K, a, U, b, h, activation_name):
     return torch.cat([q1, p - h * sigma(q1 @ U.T + b, activation_name) @ U], dim=1)
 
 
+def torch_lipschitz_pair(x, W, v, A, b, theta):
+    h_C = 2.0 * torch.sigmoid(theta[0])
+    c = torch.maximum(torch.abs(1.0 - h_C), torch.abs(1.0 - model.SLOPE * h_C))
+    mid = x + (1.0 / c - 1.0) * sigma(x @ W.T + v, "leaky_relu")
+    return mid - h_C * sigma(mid @ A.T + b, "leaky_relu") @ A
+
+
+def torch_cpl(x, W, b):
+    return x - 2.0 / torch.linalg.matrix_norm(W, 2) ** 2 * torch.relu(x @ W.T + b) @ W
+
+
+def torch_sll(x, W, b, q):
+    t = (torch.abs(W @ W.T) @ torch.exp(q)) / torch.exp(q)
+    return x - 2.0 * (torch.relu(x @ W.T + b) / t) @ W
+
+
+def torch_groupsort(x, Q, b):
+    z = (x @ Q.T + b).reshape(x.shape[0], -1, 2)
+    return torch.stack([z.max(dim=2).values, z.min(dim=2).values], dim=2).reshape(x.shape)
+
+
 TORCH_LAYERS = {
+    "lipschitz_pair": torch_lipschitz_pair,
+    "cpl": torch_cpl,
+    "sll": torch_sll,
+    "groupsort": torch_groupsort,
     "linear": lambda x, W, b: x @ W.T + b,
     "resnet": lambda x, A, B, b, h, activation_name: x + h * sigma(x @ A.T + b, activation_name) @ B.T,
     "contractive": lambda x, A, b, h, activation_name: x - h * sigma(x @ A.T + b, activation_name) @ A,
@@ -135,3 +160,23 @@ def test_gradient_and_sphere_field_vjps_match_torch(d, m, seed):
                                    (splitting.sphere_field_vjp(x, w, C, c), torch_sphere, splitting.sphere_field)):
         value, (grad,) = torch_gradients(reference, x, dout=w)
         assert_close([field(x, *((A, b) if field is splitting.gradient_field else (C, c))), ours], [value, grad])
+
+
+@given(st.integers(1, 5), st.integers(2, 4), st.integers(1, 4), st.floats(0.0, 2.0), st.floats(0.2, 5.0),
+       st.integers(0, 2**32 - 1))
+def test_certified_loss_and_head_gradient_match_torch(n, k, m, eps, temperature, seed):
+    """The certified cross-entropy with K = ‖c_i − c_j‖ computed from the head C: dlogits and dC."""
+    rng = np.random.default_rng(seed)
+    logits, C, labels = rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.integers(0, k, n)
+    K = theory.head_pair_norms(C)[0]
+    loss, dlogits, dK = training.certified_cross_entropy(logits, labels, K, eps, temperature)
+    dC = training.head_pair_norms_backward(dK, C)
+
+    def reference(z, C):
+        differences = C[:, None, :] - C[None, :, :]
+        norms = torch.sqrt((differences**2).sum(dim=2) + torch.eye(k, dtype=torch.float64)) * (1 - torch.eye(k))
+        shifted = temperature * (z + eps * norms[torch.tensor(labels)])
+        return torch.nn.functional.cross_entropy(shifted, torch.tensor(labels))
+
+    value, grads = torch_gradients(reference, logits, C, dout=np.array(1.0))
+    assert_close([np.array(loss), dlogits, dC], [value, *grads])

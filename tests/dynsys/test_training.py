@@ -47,7 +47,7 @@ def test_pgd_accuracy_is_at_least_certified_accuracy(seed, eps):
     y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
     training.train_classifier(net, X, y, rng, steps=40, batch_size=40, lr=0.05, margin=0.5)
     logits = net(X)
-    certified = theory.margins(logits, y) > np.sqrt(2) * theory.certified_lipschitz(net) * eps
+    certified = theory.certified_radii(logits, y, theory.pair_lipschitz(net)) > eps
     robust, X_adv = training.pgd_l2(net, X, y, eps, rng, steps=20, restarts=2)
     assert np.all(robust[certified])
     assert np.all(np.linalg.norm(X_adv - X, axis=1) <= eps * (1 + 1e-12))
@@ -89,22 +89,25 @@ def test_nan_loss_stops_training_naming_the_step(rng):
         training.train_classifier(net, X, y, rng, steps=5, batch_size=4, lr=0.1, margin=0.5)
 
 
-TINY = dataclasses.replace(QUICK, seeds=1, toy_train=60, toy_test=40, toy_width=4, toy_depth=2, toy_steps=5,
+TINY = dataclasses.replace(QUICK, seeds=2, toy_train=60, toy_test=40, toy_width=4, toy_depth=2, toy_steps=5,
                            mnist_train=60, mnist_test=20, mnist_width=8, mnist_depth=1, mnist_steps=5, pgd_steps=2,
-                           power_iterations=2, vp_depth=3, mass_steps=20)
+                           ddn_steps=3, attack_points=10, power_iterations=2, vp_depth=3, mass_steps=20)
 
 
 def test_experiment_runs_end_to_end_with_tiny_settings(tmp_path):
     document = run_experiment("dynsys", quick=True, seed=0, out_dir=tmp_path, settings=TINY)
     results = document["results"]
     for key in ("vp.max_abs_logdet", "mass.max_drift", "lipschitz.empirical_max", "lipschitz.certified",
-                "splitting.order", "hamiltonian.max_symplectic_error"):
+                "splitting.order", "hamiltonian.max_symplectic_error", "mnist.best_certified_at_largest_eps"):
         assert np.isfinite(lookup(results, key))
-    for model_name in ("lipschitz", "resnet"):
-        assert len(lookup(results, f"mnist.{model_name}.pgd_accuracy")) == len(TINY.mnist_eps)
+    for model_name in TINY.models:
+        for key in ("pgd_accuracy", "empirical_accuracy", "certified_accuracy", "sd.certified_accuracy"):
+            assert len(lookup(results, f"mnist.{model_name}.{key}")) == len(TINY.mnist_eps)
+        certified = np.array(lookup(results, f"mnist.{model_name}.per_seed.certified_accuracy_attacked"))
+        assert np.all(certified <= np.array(lookup(results, f"mnist.{model_name}.per_seed.empirical_accuracy")))
+        assert document["timings"][f"mnist.{model_name}.seed_1.train_seconds"] > 0
     assert lookup(results, "lipschitz.empirical_max") <= lookup(results, "lipschitz.certified") <= 1 + 1e-9
-    for name in ("structure", "decision_boundaries", "robustness", "adversarial_digits"):
+    for name in ("structure", "decision_boundaries", "accuracy_vs_eps", "certified_radii", "adversarial_digits"):
         assert (tmp_path / "dynsys" / f"{name}.png").exists()
-    assert document["timings"]["mnist.lipschitz.seed_0.train_seconds"] > 0
     again = run_experiment("dynsys", quick=True, seed=0, out_dir=tmp_path / "again", settings=TINY)
     assert again["results"] == results  # wall-clock times live in the timings block, apart
