@@ -6,6 +6,8 @@ import re
 import numpy as np
 import pytest
 
+from refimpl.data import write_idx
+from refimpl.data.mnist import ENVIRONMENT_VARIABLE, IDX_FILES
 from refimpl.experiments import get_experiment, lookup, run_experiment, verdict
 from refimpl.prd import experiment
 
@@ -129,6 +131,69 @@ def test_mnist_experiment_fits_and_writes_the_paper_figures(tmp_path):
     names = {p.stem for p in (tmp_path / "prd-mnist").glob("*.png")}
     assert names == {"fig1_distance", "fig3_filters", "fig4_features", "fig5_symmetry", "fig6_pattern",
                      "fig7_synthetic_without_diffusion", "fig8_synthetic_with_diffusion"}
+
+
+TINY_MNIST = experiment.MnistSettings(n=20, m=16, initialisations=2, steps=30, synthetic_n=10, weights=(0.0,),
+                                      convergence_n=20, convergence_lambda_T=0.5, convergence_initialisations=2,
+                                      full_n=None, full_m=9, full_steps=25, full_initialisations=3,
+                                      full_gram_subset=40, checkpoints=5)
+
+
+def _write_fake_mnist(folder, n_train=60, n_test=10):
+    """Four IDX files of random digits, every class present (so the balanced MNIST draws can be made)."""
+    rng = np.random.default_rng(1)
+    arrays = {"train_images": rng.integers(1, 256, (n_train, 28, 28), dtype=np.uint8),
+              "train_labels": (np.arange(n_train) % 10).astype(np.uint8),
+              "test_images": rng.integers(1, 256, (n_test, 28, 28), dtype=np.uint8),
+              "test_labels": (np.arange(n_test) % 10).astype(np.uint8)}
+    for key, array in arrays.items():
+        write_idx(folder / f"{IDX_FILES[key]}.gz", array)
+    return folder
+
+
+def test_full_mnist_comparison_reads_the_idx_files_and_records_residuals_beside_drifts(tmp_path):
+    (tmp_path / "idx").mkdir()
+    folder = _write_fake_mnist(tmp_path / "idx")
+    document = run_experiment("prd-mnist", settings=TINY_MNIST, out_dir=tmp_path / "out", mnist_dir=folder)
+    results, full = document["results"], lookup(document["results"], "mnist.full")
+    assert lookup(results, "data.mnist_source").startswith("IDX files") and "skipped" not in full
+    # full_n = None: every training digit of the folder, the width and steps of the settings
+    assert (full["n"], full["m"], full["steps"], full["initialisations"]) == (60, 9, 25, 3)
+    assert full["t_end"] == pytest.approx(25 * full["dt"]) and full["norm_Y"] == pytest.approx(np.sqrt(60))
+    # the subset is the whole set here (40 of 60): interlacing λ_min(H∞) ≤ λ_min(H∞_S) ≤ 1/2 = diag H∞
+    assert 0 < full["lambda0_upper_bound"] <= 0.5 < full["lambda_max_estimate"]
+    assert full["lambda0_T_upper_bound"] == pytest.approx(full["lambda0_upper_bound"] * full["t_end"])
+    fair = full["fair"]
+    for name in ("residual_initial", "residual_sup", "residual_aug", "residual_matched", "drift_U_sup", "drift_U_aug",
+                 "drift_U_ratio_at_T", "drift_V_ratio_at_T"):
+        assert len(fair[name]["per_init"]) == 3 and fair[name]["ci_low"] <= fair[name]["mean"] <= fair[name]["ci_high"]
+    # a matched ratio exists exactly where both runs end below where they began (on noise digits the
+    # adversary's run may not): NaN there, never a number read off a level neither run reached
+    reached = np.array(fair["residual_matched"]["per_init"]) < np.array(fair["residual_initial"]["per_init"])
+    for name in ("drift_U_ratio_matched", "drift_V_ratio_matched"):
+        np.testing.assert_array_equal(np.isfinite(np.array(fair[name]["per_init"], dtype=float)), reached)
+    # the same initialisations: equal start residuals; supervised descent fits; ratios are the per-init quotients
+    assert np.all(np.array(fair["residual_sup"]["per_init"]) < np.array(fair["residual_initial"]["per_init"]))
+    np.testing.assert_allclose(fair["drift_U_ratio_at_T"]["per_init"],
+                               np.divide(fair["drift_U_aug"]["per_init"], fair["drift_U_sup"]["per_init"]))
+    np.testing.assert_allclose(fair["residual_matched"]["per_init"],
+                               np.maximum(fair["residual_sup"]["per_init"], fair["residual_aug"]["per_init"]))
+    assert document["timings"]["full_mnist"] > 0
+    for key in ("mnist.full.fair.drift_U_ratio_at_T.ci_low", "mnist.full.fair.drift_U_ratio_matched.ci_low"):
+        claim = next(c for c in experiment.MNIST_CLAIMS if c.key == key)
+        assert verdict(claim, results) != "not measured"
+
+
+def test_full_mnist_comparison_is_skipped_and_says_so_without_the_idx_files(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE, raising=False)
+    settings = dataclasses.replace(TINY_MNIST, initialisations=1, convergence_initialisations=1, steps=5)
+    document = run_experiment("prd-mnist", settings=settings, out_dir=tmp_path)
+    results = document["results"]
+    assert lookup(results, "data.mnist_source").startswith("bundled")
+    assert "no --mnist-dir" in lookup(results, "mnist.full.skipped")
+    assert lookup(results, "mnist.full.fair", default=None) is None and "full_mnist" not in document["timings"]
+    claim = next(c for c in experiment.MNIST_CLAIMS if c.key == "mnist.full.fair.drift_U_ratio_at_T.ci_low")
+    assert verdict(claim, results) == "not measured"
 
 
 def test_mnist_experiment_refuses_a_width_that_is_not_square(tmp_path):
