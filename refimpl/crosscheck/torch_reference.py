@@ -24,7 +24,7 @@ def two_layer_squared_error_gradient(X, Y, U, V, scale, device="cpu"):
 
 
 def adversarial_gradient(X, U, V, W, a, scale, critic_scale, device="cpu"):
-    """A callable returning ``(L_adv, dU, dV, dW, da)`` by autograd, on float64 copies built once on ``device``:
+    r"""A callable returning ``(L_adv, dU, dV, dW, da)`` by autograd, on float64 copies built once on ``device``:
 
     .. math:: L_{adv} = c \, \mathbf 1^\top \sigma(Z W^\top) a, \qquad Z = s \, \sigma(X U^\top) V^\top
 
