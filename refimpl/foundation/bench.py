@@ -2,9 +2,9 @@
 
 One configuration, as the foundation issue fixes it: n = 1000 samples, d_in = 784, m = 1024 hidden
 units, d_out = 10, float64. The NumPy reference, its numba twin and torch's autograd (forward and
-backward of the same loss, same data) are timed in one run; each row records its thread count (NumPy's
-BLAS threads, torch's intra-op threads) and the harness computes ``speedup_vs_torch_autograd`` where they
-are equal.
+backward of the same loss, same data) are timed in one run, torch on as many intra-op threads as NumPy's BLAS
+has (``OPENBLAS_NUM_THREADS=1`` does not reach torch); each row records its thread count and the harness
+computes ``speedup_vs_torch_autograd`` where they are equal.
 """
 
 import os
@@ -33,9 +33,15 @@ def bench_core(quick):
     if torch_available():
         from refimpl.crosscheck import torch_reference
 
-        timing, agreement = _time_torch(X, Y, U, V, scale, repeat, min_seconds)
-        rows.append(bench_row(case, "torch autograd", timing, ours=False, threads=torch_reference.get_num_threads(),
-                              dtype="float64", max_rel_diff_to_numpy=agreement))
+        before = torch_reference.get_num_threads()
+        torch_reference.set_num_threads(threads)
+        try:
+            timing, agreement = _time_torch(X, Y, U, V, scale, repeat, min_seconds)
+            torch_threads = torch_reference.get_num_threads()
+        finally:
+            torch_reference.set_num_threads(before)
+        rows.append(bench_row(case, "torch autograd", timing, ours=False, threads=torch_threads, dtype="float64",
+                              max_rel_diff_to_numpy=agreement))
     return {"rows": rows, "notes": notes}
 
 
