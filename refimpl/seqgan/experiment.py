@@ -8,15 +8,18 @@ Tiers (every count a setting, :class:`SeqGANSettings`):
   (filters 1–5, 10, 15, 20 × 25/20, highway 190), 20 adversarial iterations with 4 rollouts;
 - full: SeqGAN's sizes V = 5000, T = 20, E = H = 32 and its 9,984 training sequences, one seed, with a lighter
   schedule than the paper's, sized to finish in about 45 minutes on this 2-core machine while other jobs share
-  it: 20 MLE epochs (evaluation every 5); the small discriminator; D pretraining 3 rounds × 1 epoch over
-  9,984 + 9,984 sequences; 20 adversarial iterations, each 1 generator step with 16 rollouts and 1 D round of
+  it: 15 MLE epochs (evaluation every 5); the small discriminator; D pretraining 2 rounds × 1 epoch over
+  9,984 + 9,984 sequences; 20 adversarial iterations, each 1 generator step with 8 rollouts and 1 D round of
   1 epoch over 1,024 + 1,024 sequences (Texygen-like: a few minibatches per round instead of SeqGAN's 5 × 3
-  epochs over 19,968); evaluation every 10 iterations; the oracle at τ = 0.94 only. Budget, from unit costs
-  measured at V = 5000 on the shared machine (load ≈ 4): sampling 9,984 sequences ≈ 21 s, an MLE epoch
-  ≈ 15 s, an evaluation ≈ 26 s, a D pretraining round ≈ 45–55 s (fresh positives and negatives, one epoch),
-  an adversarial iteration ≈ 23–29 s (the rollouts' sampling dominates; plastic slower) → reference lines
-  ≈ 1.5 min, MLE ≈ 7.5 min, each of the 3 variants ≈ 12.5 min: ≈ 47 min (a quiet machine needs about a
-  third). The adversarial phase is a tenth of SeqGAN's 200 iterations.
+  epochs over 19,968); evaluation on 5,000 samples (NLL_test on 2,000 held-out sequences) every 10
+  iterations; the oracle at τ = 0.94 only. Budget, from unit costs measured at V = 5000 on the shared
+  machine (load ≈ 4): sampling 9,984 sequences ≈ 21 s, an MLE epoch ≈ 15 s, an evaluation ≈ 13 s, a D
+  pretraining round ≈ 45–55 s (fresh positives and negatives, one epoch), an adversarial iteration ≈ 15 s
+  (the rollouts' sampling dominates; plastic slower) → reference lines ≈ 1 min, MLE ≈ 5 min, each of the
+  3 variants ≈ 7.5 min: ≈ 29 min at load 4, ≈ 45–70 min at the load 8–10 of the committed run (its
+  ``timings`` block holds the measured phases). A first sizing (20 MLE epochs, 3 pretraining rounds, 16
+  rollouts, 9,984 evaluation samples: ≈ 47 min at load 4) spent 4 minutes on the reference lines alone at
+  load 10 and was stopped. The adversarial phase is a tenth of SeqGAN's 200 iterations.
 - :data:`FAITHFUL` (documented, ≈ 1 day on 2 cores, run with ``settings=FAITHFUL``): SeqGAN master's schedule —
   120 MLE epochs, the full discriminator (12 filter widths, 1,720 filters), 50 × 3 D pretraining epochs over
   all 19,968 sequences, 200 iterations of 1 G step (16 rollouts) and 5 × 3 D epochs.
@@ -64,23 +67,23 @@ class SeqGANSettings:
     hidden_dim: int = 32
     oracle_seed: int = 0
     n_train: int = 9984  # SeqGAN: 156 batches of 64
-    n_test: int = 5000
-    n_eval: int = 9984  # samples behind every NLL_oracle
+    n_test: int = 2000
+    n_eval: int = 5000  # samples behind every NLL_oracle (SeqGAN: 9,984)
     seeds: int = 1
     batch_size: int = 64
-    mle_epochs: int = 20
+    mle_epochs: int = 15
     g_lr: float = 0.01
     max_norm: float = 5.0
     discriminator: D.DiscriminatorConfig = SMALL_DISCRIMINATOR
     plastic_keep_prob: float = 1.0  # the seed omits dropout in the plastic discriminator
     d_lr: float = 3e-3  # SeqGAN: 1e-4 over ≈ 47,000 pretraining steps; here a few thousand (see the docstring)
     d_positives: str = "oracle"  # fresh oracle samples every D round; "train": the training set (SeqGAN)
-    d_pretrain_rounds: int = 3
+    d_pretrain_rounds: int = 2
     d_pretrain_samples: int = 9984
     d_pretrain_epochs: int = 1
     adversarial_iterations: int = 20
     g_steps: int = 1
-    n_rollouts: int = 16
+    n_rollouts: int = 8  # SeqGAN: 16
     rollout_policy: str = "current"  # or "ema" (rate rollout_rate)
     rollout_rate: float = 0.8
     pg_baseline: str = "none"
@@ -108,7 +111,7 @@ TINY = SeqGANSettings(vocab_size=100, length=10, embedding_dim=16, hidden_dim=16
                       temperatures=(0.94,), d_accuracy_samples=500,
                       discriminator=D.DiscriminatorConfig(embedding_dim=16, filter_sizes=(1, 2, 3, 5, 10),
                                                           filter_counts=(16, 16, 16, 16, 16)))
-FAITHFUL = SeqGANSettings(mle_epochs=120, discriminator=D.DiscriminatorConfig(), d_lr=1e-4, d_positives="train",
+FAITHFUL = SeqGANSettings(n_test=5000, n_eval=9984, n_rollouts=16, mle_epochs=120, discriminator=D.DiscriminatorConfig(), d_lr=1e-4, d_positives="train",
                           d_pretrain_rounds=50, d_pretrain_epochs=3, adversarial_iterations=200, d_rounds=5,
                           d_samples=9984, d_epochs=3, eval_every_iterations=5, temperatures=(0.9, 0.94, 0.97))
 
