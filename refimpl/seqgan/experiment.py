@@ -9,17 +9,17 @@ Tiers (every count a setting, :class:`SeqGANSettings`):
 - full: SeqGAN's sizes V = 5000, T = 20, E = H = 32 and its 9,984 training sequences, one seed, with a lighter
   schedule than the paper's, sized to finish in about 45 minutes on this 2-core machine while other jobs share
   it: 15 MLE epochs (evaluation every 5); the small discriminator; D pretraining 2 rounds × 1 epoch over
-  9,984 + 9,984 sequences; 20 adversarial iterations, each 1 generator step with 8 rollouts and 1 D round of
+  9,984 + 9,984 sequences; 12 adversarial iterations, each 1 generator step with 8 rollouts and 1 D round of
   1 epoch over 1,024 + 1,024 sequences (Texygen-like: a few minibatches per round instead of SeqGAN's 5 × 3
-  epochs over 19,968); evaluation on 5,000 samples (NLL_test on 2,000 held-out sequences) every 10
+  epochs over 19,968); evaluation on 5,000 samples (NLL_test on 2,000 held-out sequences) every 6
   iterations; the oracle at τ = 0.94 only. Budget, from unit costs measured at V = 5000 on the shared
   machine (load ≈ 4): sampling 9,984 sequences ≈ 21 s, an MLE epoch ≈ 15 s, an evaluation ≈ 13 s, a D
   pretraining round ≈ 45–55 s (fresh positives and negatives, one epoch), an adversarial iteration ≈ 15 s
   (the rollouts' sampling dominates; plastic slower) → reference lines ≈ 1 min, MLE ≈ 5 min, each of the
-  3 variants ≈ 7.5 min: ≈ 29 min at load 4, ≈ 45–70 min at the load 8–10 of the committed run (its
-  ``timings`` block holds the measured phases). A first sizing (20 MLE epochs, 3 pretraining rounds, 16
-  rollouts, 9,984 evaluation samples: ≈ 47 min at load 4) spent 4 minutes on the reference lines alone at
-  load 10 and was stopped. The adversarial phase is a tenth of SeqGAN's 200 iterations.
+  3 variants ≈ 5.5 min: ≈ 23 min at load 4, ≈ 60 min at the load ≈ 10 of the committed run (its
+  ``timings`` block holds the measured phases). A first sizing (20 MLE epochs, 3 pretraining rounds, 20
+  iterations with 16 rollouts, 9,984 evaluation samples: ≈ 47 min at load 4) ran an MLE epoch in 40 s
+  instead of 15 s at load 10 and was stopped. The adversarial phase is 6 % of SeqGAN's 200 iterations.
 - :data:`FAITHFUL` (documented, ≈ 1 day on 2 cores, run with ``settings=FAITHFUL``): SeqGAN master's schedule —
   120 MLE epochs, the full discriminator (12 filter widths, 1,720 filters), 50 × 3 D pretraining epochs over
   all 19,968 sequences, 200 iterations of 1 G step (16 rollouts) and 5 × 3 D epochs.
@@ -81,7 +81,7 @@ class SeqGANSettings:
     d_pretrain_rounds: int = 2
     d_pretrain_samples: int = 9984
     d_pretrain_epochs: int = 1
-    adversarial_iterations: int = 20
+    adversarial_iterations: int = 12
     g_steps: int = 1
     n_rollouts: int = 8  # SeqGAN: 16
     rollout_policy: str = "current"  # or "ema" (rate rollout_rate)
@@ -91,7 +91,7 @@ class SeqGANSettings:
     d_samples: int = 1024
     d_epochs: int = 1
     eval_every_epochs: int = 5
-    eval_every_iterations: int = 10
+    eval_every_iterations: int = 6
     variants: tuple = ("seqgan", "hebb", "oja")
     temperatures: tuple = (0.94,)  # the oracle sampled cooler than itself
     d_accuracy_samples: int = 1000
