@@ -206,7 +206,7 @@ def _forward(params, config, tokens, rng, trace, backend):
     if config.output == "plastic":
         logits, probabilities, out_cache = plastic_softmax_forward(
             v, params["out_w"], params["out_b"], params["alpha"], float(params["eta"]), rule=config.rule,
-            clip=config.clip, trace=trace)
+            clip=config.clip, trace=trace, backend=backend)
     else:
         logits = v @ params["out_w"] + params["out_b"]
         probabilities, out_cache = _softmax(logits), None
