@@ -91,3 +91,22 @@ def discriminator_step(params, tokens, labels, *, n_filters, keep_prob=0.75, l2=
         discriminator_loss(p, tokens, labels, n_filters=n_filters, l2=l2, mask=mask).backward()
 
     return step
+
+
+def lstm_token_log_probabilities(emb, W, U, b, Wo, bo, tokens):
+    """log p(y_t | y_<t) (n, T) of the peephole-free LSTM (gates i, f, o, c̃; start token 0, zero state) in
+    torch ops, the reference of the LSTM cross-check cases."""
+    n, T = tokens.shape
+    H = U.shape[0]
+    h = torch.zeros(n, H, dtype=W.dtype)
+    c = torch.zeros(n, H, dtype=W.dtype)
+    previous = torch.zeros(n, dtype=torch.long)
+    columns = []
+    for t in range(T):
+        z = emb[previous] @ W + h @ U + b
+        i, f, o = torch.sigmoid(z[:, :H]), torch.sigmoid(z[:, H:2 * H]), torch.sigmoid(z[:, 2 * H:3 * H])
+        c = f * c + i * torch.tanh(z[:, 3 * H:])
+        h = o * torch.tanh(c)
+        columns.append(torch.log_softmax(h @ Wo + bo, dim=1).gather(1, tokens[:, t:t + 1])[:, 0])
+        previous = tokens[:, t]
+    return torch.stack(columns, dim=1)
