@@ -1,5 +1,6 @@
 r"""The hot loops, as NumPy/numba twins: the LSTM's per-time-step gate pass, forward and backward, and the
-plastic softmax's episode (:mod:`refimpl.seqgan.plastic`), forward and backward.
+plastic softmax's episode (:mod:`refimpl.seqgan.plastic`), forward and backward. (The output softmax over
+(N, V) stays in NumPy: a fused numba sweep measured 2.7 times slower than NumPy's vectorised ``exp``.)
 
 At every step the pre-activations :math:`z = x W + h_{t-1} U + b` (B, 4H), in the gate order
 i, f, o, c̃ of SeqGAN's code, become
