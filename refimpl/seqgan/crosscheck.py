@@ -1,9 +1,11 @@
 """Cross-check cases of seqgan: the LSTM's BPTT for the mean NLL and for the policy-gradient loss (both gate
 twins), the discriminator (conv over time, max over time, highway, plain or plastic softmax, L2) and the plastic
-softmax's episode for the Hebb, Oja and clipped rules (both twins), against torch float64 autograd."""
+softmax's episode for the Hebb, Oja and clipped rules (both twins), against torch and JAX float64 autograd.
+The torch forward passes live in :mod:`refimpl.crosscheck.seqgan_reference`, the JAX ones here."""
 
 import numpy as np
 
+from refimpl.crosscheck.lazy import jnn, jnp
 from refimpl.crosscheck.registry import Case, dims, labels, register, scalar, uniform
 from refimpl.seqgan import discriminator as D
 from refimpl.seqgan import model, plastic
@@ -53,13 +55,39 @@ def _torch_policy_gradient(emb, W, U, b, Wo, bo, tokens, rewards):
     return -(lstm_token_log_probabilities(emb, W, U, b, Wo, bo, tokens) * rewards).sum()
 
 
+def _jax_log_probabilities(emb, W, U, b, Wo, bo, tokens):
+    """log p(y_t | y_<t) (n, T) of the LSTM in JAX ops (start token 0, zero state)."""
+    n, T = tokens.shape
+    H = U.shape[0]
+    h = c = jnp.zeros((n, H))
+    previous = jnp.zeros(n, dtype=tokens.dtype)
+    columns = []
+    for t in range(T):
+        z = emb[previous] @ W + h @ U + b
+        i, f, o = jnn.sigmoid(z[:, :H]), jnn.sigmoid(z[:, H:2 * H]), jnn.sigmoid(z[:, 2 * H:3 * H])
+        c = f * c + i * jnp.tanh(z[:, 3 * H:])
+        h = o * jnp.tanh(c)
+        columns.append(jnp.take_along_axis(jnn.log_softmax(h @ Wo + bo, axis=1), tokens[:, t:t + 1], axis=1)[:, 0])
+        previous = tokens[:, t]
+    return jnp.stack(columns, axis=1)
+
+
+def _jax_mean_nll(emb, W, U, b, Wo, bo, tokens):
+    return -_jax_log_probabilities(emb, W, U, b, Wo, bo, tokens).mean()
+
+
+def _jax_policy_gradient(emb, W, U, b, Wo, bo, tokens, rewards):
+    return -(_jax_log_probabilities(emb, W, U, b, Wo, bo, tokens) * rewards).sum()
+
+
 for _backend in BACKENDS:
     register(Case(f"seqgan.lstm_mean_nll[{_backend}]", TOPIC,
                   r"L = -\frac{1}{nT}\sum_{n,t} \log p_\theta(y_{nt} \mid y_{n,<t})", _lstm_inputs(False),
-                  _lstm_compute(False, _backend), model.PARAM_NAMES, {"torch": _torch_mean_nll}))
+                  _lstm_compute(False, _backend), model.PARAM_NAMES, {"torch": _torch_mean_nll, "jax": _jax_mean_nll}))
     register(Case(f"seqgan.lstm_policy_gradient[{_backend}]", TOPIC,
                   r"L = -\sum_{n,t} \log p_\theta(y_{nt} \mid y_{n,<t})\, r_{nt}", _lstm_inputs(True),
-                  _lstm_compute(True, _backend), model.PARAM_NAMES, {"torch": _torch_policy_gradient}))
+                  _lstm_compute(True, _backend), model.PARAM_NAMES,
+                  {"torch": _torch_policy_gradient, "jax": _jax_policy_gradient}))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -124,12 +152,51 @@ def _torch_discriminator(output):
     return reference
 
 
+def _jax_discriminator(output):
+    config = CONFIGS[output]
+
+    def reference(tokens, labels, **p):
+        x = p["emb"][tokens]  # (n, T, E)
+        pooled = []
+        for k, width in enumerate(config.filter_sizes):
+            steps = x.shape[1] - width + 1
+            windows = jnp.stack([x[:, i:i + steps] for i in range(width)], axis=2)  # (n, L, w, E)
+            response = jnp.einsum("nlwe,fwe->nfl", windows, p[f"conv{k}_W"]) + p[f"conv{k}_b"][:, None]
+            pooled.append(jnn.relu(response).max(axis=2))
+        u = jnp.concatenate(pooled, axis=1)
+        gate = jnn.sigmoid(u @ p["gate_W"].T + p["gate_b"] + config.highway_gate_bias)
+        v = gate * jnn.relu(u @ p["highway_W"].T + p["highway_b"]) + (1 - gate) * u
+        logits = (v @ p["out_w"] + p["out_b"] if output == "softmax" else
+                  _jax_plastic_logits(v, p["out_w"], p["out_b"], p["alpha"], p["eta"], config.rule, config.clip))
+        log_p = jnn.log_softmax(logits, axis=1)
+        penalty = 0.5 * config.l2 * ((p["out_w"] ** 2).sum() + (p["out_b"] ** 2).sum())
+        return -jnp.take_along_axis(log_p, labels[:, None], axis=1).mean() + penalty
+
+    return reference
+
+
+def _jax_plastic_logits(x, w, b, alpha, eta, rule, clip):
+    """The plastic softmax's logits (N, K) over the episode ``x`` (N, d) in JAX ops."""
+    trace, rows = jnp.zeros_like(w), []
+    for t in range(len(x)):
+        a = x[t] @ (w + alpha * trace) + b
+        y = jnn.softmax(a)
+        if rule == "hebb":
+            trace = (1 - eta) * trace + eta * jnp.outer(x[t], y)
+        elif rule == "oja":
+            trace = trace + eta * y * (x[t][:, None] - y * trace)
+        else:
+            trace = jnp.clip(trace + eta * jnp.outer(x[t], y), -clip, clip)
+        rows.append(a)
+    return jnp.stack(rows)
+
+
 for _output in CONFIGS:
     _compute, _names = _discriminator_compute(_output)
     register(Case(f"seqgan.discriminator[{_output}]", TOPIC,
-                  r"L = \mathrm{CE}(\mathrm{softmax}(\mathrm{highway}(\max_t \mathrm{ReLU}(\mathrm{conv}(\mathrm{emb}[y])))), "
-                  r"\ell) + \frac{\lambda}{2}(\|w\|^2 + \|c\|^2)", _discriminator_inputs(_output), _compute, _names,
-                  {"torch": _torch_discriminator(_output)}))
+                  r"L = \mathrm{CE}(\mathrm{softmax}(\mathrm{highway}(\max_t \mathrm{ReLU}("
+                  r"\mathrm{conv}(\mathrm{emb}[y])))), \ell) + \frac{\lambda}{2}(\|w\|^2 + \|c\|^2)", _discriminator_inputs(_output), _compute, _names,
+                  {"torch": _torch_discriminator(_output), "jax": _jax_discriminator(_output)}))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -186,10 +253,18 @@ def _torch_plastic(rule):
     return reference
 
 
+def _jax_plastic(rule):
+    def reference(x, w, b, alpha, eta, labels):
+        log_p = jnn.log_softmax(_jax_plastic_logits(x, w, b, alpha, eta, rule, CLIP), axis=1)
+        return -jnp.take_along_axis(log_p, labels[:, None], axis=1).mean()
+
+    return reference
+
+
 for _rule in plastic.RULES:
     for _backend in BACKENDS:
         register(Case(f"seqgan.plastic_softmax[{_rule}, {_backend}]", TOPIC,
                       r"L = \frac1N\sum_t \mathrm{CE}(x_t (w + \alpha \odot H_t) + b,\ \ell_t),\ "
                       r"H_{t+1} = \mathrm{rule}(H_t, x_t, \mathrm{softmax}(\cdot), \eta)",
                       _plastic_inputs(_rule), _plastic_compute(_rule, _backend), ("x", "w", "b", "alpha", "eta"),
-                      {"torch": _torch_plastic(_rule)}))
+                      {"torch": _torch_plastic(_rule), "jax": _jax_plastic(_rule)}))
