@@ -8,7 +8,7 @@ Tiers (every count a setting, :class:`SeqGANSettings`):
   (filters 1–5, 10, 15, 20 × 25/20, highway 190), 20 adversarial iterations with 4 rollouts;
 - full: SeqGAN's sizes V = 5000, T = 20, E = H = 32 and its 9,984 training sequences, one seed, with a lighter
   schedule than the paper's, sized to finish in about 45 minutes on this 2-core machine while other jobs share
-  it: 15 MLE epochs (evaluation every 5); the small discriminator; D pretraining 2 rounds × 1 epoch over
+  it: 15 MLE epochs (evaluation every 5); the small discriminator; D pretraining 5 rounds × 1 epoch over
   9,984 + 9,984 sequences; 12 adversarial iterations, each 1 generator step with 8 rollouts and 1 D round of
   1 epoch over 1,024 + 1,024 sequences (Texygen-like: a few minibatches per round instead of SeqGAN's 5 × 3
   epochs over 19,968); evaluation on 5,000 samples (NLL_test on 2,000 held-out sequences) every 6
@@ -16,10 +16,12 @@ Tiers (every count a setting, :class:`SeqGANSettings`):
   machine (load ≈ 4): sampling 9,984 sequences ≈ 21 s, an MLE epoch ≈ 15 s, an evaluation ≈ 13 s, a D
   pretraining round ≈ 45–55 s (fresh positives and negatives, one epoch), an adversarial iteration ≈ 15 s
   (the rollouts' sampling dominates; plastic slower) → reference lines ≈ 1 min, MLE ≈ 5 min, each of the
-  3 variants ≈ 5.5 min: ≈ 23 min at load 4, ≈ 60 min at the load ≈ 10 of the committed run (its
-  ``timings`` block holds the measured phases). A first sizing (20 MLE epochs, 3 pretraining rounds, 20
-  iterations with 16 rollouts, 9,984 evaluation samples: ≈ 47 min at load 4) ran an MLE epoch in 40 s
-  instead of 15 s at load 10 and was stopped. The adversarial phase is 6 % of SeqGAN's 200 iterations.
+  3 variants ≈ 8 min: ≈ 30 min at load 4. Measured at load ≈ 10 with 2 pretraining rounds: 32.6 min
+  (reference lines 0.8 min, MLE 8 min, each variant 8 min, a pretraining round ≈ 1 min), with D still at
+  chance (held-out accuracy 0.50–0.53) after pretraining, hence the 5 rounds (≈ 42 min at that load; the
+  ``timings`` block of the committed run holds its phases). A first sizing (20 MLE epochs, 3 pretraining
+  rounds, 20 iterations with 16 rollouts, 9,984 evaluation samples: ≈ 47 min at load 4) ran an MLE epoch in
+  40 s instead of 15 s at load 10 and was stopped. The adversarial phase is 6 % of SeqGAN's 200 iterations.
 - :data:`FAITHFUL` (documented, ≈ 1 day on 2 cores, run with ``settings=FAITHFUL``): SeqGAN master's schedule —
   120 MLE epochs, the full discriminator (12 filter widths, 1,720 filters), 50 × 3 D pretraining epochs over
   all 19,968 sequences, 200 iterations of 1 G step (16 rollouts) and 5 × 3 D epochs.
@@ -78,7 +80,7 @@ class SeqGANSettings:
     plastic_keep_prob: float = 1.0  # the seed omits dropout in the plastic discriminator
     d_lr: float = 3e-3  # SeqGAN: 1e-4 over ≈ 47,000 pretraining steps; here a few thousand (see the docstring)
     d_positives: str = "oracle"  # fresh oracle samples every D round; "train": the training set (SeqGAN)
-    d_pretrain_rounds: int = 2
+    d_pretrain_rounds: int = 5
     d_pretrain_samples: int = 9984
     d_pretrain_epochs: int = 1
     adversarial_iterations: int = 12
@@ -104,13 +106,14 @@ QUICK = SeqGANSettings(vocab_size=500, n_train=5000, n_test=2000, n_eval=2000, s
                        temperatures=(0.9, 0.94, 0.97),
                        d_pretrain_rounds=12, d_pretrain_samples=2000, d_pretrain_epochs=1, adversarial_iterations=20,
                        n_rollouts=4, d_samples=512, eval_every_epochs=5, eval_every_iterations=5)
+# tiny: narrow filters, 48 each (at 16 per width up to 10, D reached only ≈ 0.6 after 20 rounds, 0.7 after 45)
 TINY = SeqGANSettings(vocab_size=100, length=10, embedding_dim=16, hidden_dim=16, n_train=2000, n_test=500,
-                      n_eval=1000, mle_epochs=10, d_pretrain_rounds=20, d_pretrain_samples=2000,
+                      n_eval=1000, mle_epochs=10, d_pretrain_rounds=30, d_pretrain_samples=2000,
                       d_pretrain_epochs=1, adversarial_iterations=3, n_rollouts=4, d_samples=256,
                       eval_every_epochs=5, eval_every_iterations=3, variants=("seqgan", "hebb"),
                       temperatures=(0.94,), d_accuracy_samples=500,
-                      discriminator=D.DiscriminatorConfig(embedding_dim=16, filter_sizes=(1, 2, 3, 5, 10),
-                                                          filter_counts=(16, 16, 16, 16, 16)))
+                      discriminator=D.DiscriminatorConfig(embedding_dim=32, filter_sizes=(1, 2, 3, 4, 5),
+                                                          filter_counts=(48, 48, 48, 48, 48)))
 FAITHFUL = SeqGANSettings(n_test=5000, n_eval=9984, n_rollouts=16, mle_epochs=120, discriminator=D.DiscriminatorConfig(), d_lr=1e-4, d_positives="train",
                           d_pretrain_rounds=50, d_pretrain_epochs=3, adversarial_iterations=200, d_rounds=5,
                           d_samples=9984, d_epochs=3, eval_every_iterations=5, temperatures=(0.9, 0.94, 0.97))
