@@ -1,5 +1,5 @@
-"""Experiment ``seqgan`` at its tiny tier, end to end: MLE beats the unigram baseline, D beats chance, the claims get verdicts, a
-fixed seed gives identical results."""
+"""Experiment ``seqgan`` at its tiny tier, end to end: MLE beats the unigram baseline, D beats chance, the claims
+get verdicts, a fixed seed gives identical results."""
 
 import json
 import time
