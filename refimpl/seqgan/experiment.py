@@ -114,7 +114,8 @@ TINY = SeqGANSettings(vocab_size=100, length=10, embedding_dim=16, hidden_dim=16
                       temperatures=(0.94,), d_accuracy_samples=500,
                       discriminator=D.DiscriminatorConfig(embedding_dim=32, filter_sizes=(1, 2, 3, 4, 5),
                                                           filter_counts=(48, 48, 48, 48, 48)))
-FAITHFUL = SeqGANSettings(n_test=5000, n_eval=9984, n_rollouts=16, mle_epochs=120, discriminator=D.DiscriminatorConfig(), d_lr=1e-4, d_positives="train",
+FAITHFUL = SeqGANSettings(n_test=5000, n_eval=9984, n_rollouts=16, mle_epochs=120,
+                          discriminator=D.DiscriminatorConfig(), d_lr=1e-4, d_positives="train",
                           d_pretrain_rounds=50, d_pretrain_epochs=3, adversarial_iterations=200, d_rounds=5,
                           d_samples=9984, d_epochs=3, eval_every_iterations=5, temperatures=(0.9, 0.94, 0.97))
 
