@@ -37,21 +37,23 @@ for epoch in range(epochs):
     curve.append(measure.nll_oracle(oracle, model.sample(generator, rng, 1000, T)))
     print(f"MLE epoch {epoch + 1}: NLL_oracle {curve[-1]:.3f}, NLL_test {measure.nll_test(generator, held_out):.3f}")
 
-# 3. A discriminator whose softmax is plastic: w + α ⊙ Hebb, the trace learning within each minibatch.
-config = D.DiscriminatorConfig(embedding_dim=16, filter_sizes=(1, 2, 3, 5), filter_counts=(16, 16, 16, 16),
+# 3. A discriminator whose softmax is plastic: w + α ⊙ Hebb, the trace learning within each minibatch. Each D
+#    round sees fresh oracle samples as positives (on the fixed training set it memorises the positives).
+config = D.DiscriminatorConfig(embedding_dim=32, filter_sizes=(1, 2, 3, 4, 5), filter_counts=(48,) * 5,
                                output="plastic", rule="hebb", keep_prob=1.0)
-critic = D.Discriminator(D.init_discriminator(rng, V, config), config, Adam(lr=1e-3), backend="numpy")
-for _ in range(3):
-    training.discriminator_round(critic, generator, train, rng, n_samples=1000, epochs=1)
+critic = D.Discriminator(D.init_discriminator(rng, V, config), config, Adam(lr=3e-3), backend="numpy")
+for _ in range(3 if args.smoke else 10):
+    training.discriminator_round(critic, generator, model.sample(oracle, rng, 1000, T), rng, n_samples=1000, epochs=1)
 fake = model.sample(generator, rng, 500, T)
-print(f"D accuracy on held-out real vs fresh samples: {D.accuracy(critic.params, config, held_out, fake):.3f}")
+print(f"D accuracy on held-out real vs fresh samples: {D.accuracy(critic.params, config, held_out, fake):.3f} "
+      f"(likelihood-ratio classifier: {measure.likelihood_ratio_accuracy(oracle, generator, held_out, fake):.3f})")
 
 # 4. Adversarial iterations: rewards from 4 rollouts per prefix, one PG step, one D round.
 pg_optimiser = Adam(lr=0.01)
 for iteration in range(iterations):
     loss, reward = training.policy_gradient_step(generator, pg_optimiser, generator, critic.real_probability, rng,
                                                  length=T, n_rollouts=4)
-    training.discriminator_round(critic, generator, train, rng, n_samples=256, epochs=1)
+    training.discriminator_round(critic, generator, model.sample(oracle, rng, 256, T), rng, n_samples=256, epochs=1)
     curve.append(measure.nll_oracle(oracle, model.sample(generator, rng, 1000, T)))
     print(f"iteration {iteration + 1}: mean reward {reward:.3f}, NLL_oracle {curve[-1]:.3f}")
 

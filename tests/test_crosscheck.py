@@ -49,7 +49,7 @@ def test_case_matches_the_framework(name, framework, seed):
 
 def test_the_registry_covers_every_function_the_torch_tests_check():
     assert COVERED_BY_TORCH_TESTS <= set(CASES), sorted(COVERED_BY_TORCH_TESTS - set(CASES))
-    assert {case.topic for case in CASES.values()} == {"core", "tutorial", "prd", "dynsys", "rd", "coevo"}
+    assert {case.topic for case in CASES.values()} == {"core", "tutorial", "prd", "dynsys", "rd", "coevo", "seqgan"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -31,7 +31,7 @@ from refimpl.core.unchecked import (affine_backward, affine_forward, relu_backwa
                                     softmax)  # the public functions validate params and tokens first
 from refimpl.core.validate import (as_float_array, check_choice, check_finite_step, check_int, check_labels,
                                    check_positive, check_real, check_rng, check_shape)
-from refimpl.seqgan.model import check_backend, check_optimiser, check_tokens
+from refimpl.seqgan.model import check_backend, check_optimiser, check_tokens, embedding_gradient
 from refimpl.seqgan.plastic import RULES, plastic_softmax_backward, plastic_softmax_forward
 
 REAL, FAKE = 1, 0
@@ -206,7 +206,7 @@ def _forward(params, config, tokens, rng, trace, backend):
     if config.output == "plastic":
         logits, probabilities, out_cache = plastic_softmax_forward(
             v, params["out_w"], params["out_b"], params["alpha"], float(params["eta"]), rule=config.rule,
-            clip=config.clip, trace=trace)
+            clip=config.clip, trace=trace, backend=backend)
     else:
         logits = v @ params["out_w"] + params["out_b"]
         probabilities, out_cache = _softmax(logits), None
@@ -278,8 +278,8 @@ def backward(params, config, dlogits, cache):
         dx_k, grads[f"conv{k}_W"], grads[f"conv{k}_b"] = temporal_conv_backward(dresponse, conv_cache)
         dx += dx_k
         start += count
-    grads["emb"] = np.zeros_like(params["emb"])
-    np.add.at(grads["emb"], cache["tokens"], dx)
+    grads["emb"] = embedding_gradient(cache["tokens"].reshape(-1), dx.reshape(-1, dx.shape[-1]),
+                                      params["emb"].shape[0])
     return grads
 
 

@@ -13,10 +13,10 @@ r"""How a generator is scored on the synthetic-oracle benchmark (Yu et al. 2017,
 import numpy as np
 
 from refimpl.core.validate import check_int, check_positive, check_rng
-from refimpl.seqgan.model import check_lstm, check_tokens, mean_nll, sample
+from refimpl.seqgan.model import check_lstm, check_tokens, mean_nll, sample, token_nll
 
 __all__ = ["nll_oracle", "nll_test", "entropy_rate", "unigram_frequencies", "unigram_baseline", "uniform_baseline",
-           "unique_fraction", "copied_fraction", "distinct_n", "evaluate"]
+           "unique_fraction", "copied_fraction", "distinct_n", "likelihood_ratio_accuracy", "evaluate"]
 
 
 def nll_oracle(oracle, samples):
@@ -87,6 +87,26 @@ def distinct_n(samples, n):
 
 def _tokens(samples):
     return check_tokens("samples", samples, np.iinfo(np.int64).max)
+
+
+def likelihood_ratio_accuracy(oracle, generator, real, fake):
+    r"""Accuracy of the Bayes-optimal discriminator between the oracle and the generator (equal priors) on
+    ``real`` (oracle samples) and ``fake`` (generator samples), each (n, T): a sequence is called real when
+
+    .. math:: \log p_O(y) - \log p_G(y) > 0,
+
+    the ceiling that a trained discriminator's held-out accuracy can be compared with.
+    """
+    V, _, _ = check_lstm(oracle, name="oracle")
+    if check_lstm(generator, name="generator")[0] != V:
+        raise ValueError(f"generator must have the vocabulary V = {V} of oracle; got V = {generator['emb'].shape[0]}")
+    real = check_tokens("real", real, V)
+    fake = check_tokens("fake", fake, V, length=real.shape[1])
+
+    def log_ratio(tokens):
+        return token_nll(generator, tokens).sum(axis=1) - token_nll(oracle, tokens).sum(axis=1)
+
+    return float(np.mean(np.concatenate([log_ratio(real) > 0.0, log_ratio(fake) <= 0.0])))
 
 
 def evaluate(generator, oracle, train, held_out, rng, n, *, temperature=1.0):

@@ -32,7 +32,7 @@ from refimpl.core.validate import (as_float_array, check_choice, check_finite_st
                                    check_rng, check_shape)
 from refimpl.seqgan.kernels import gate_kernels
 
-# the validated entry points; continue_sequences and softmax_nll_ are the unchecked cores that loops call
+# the validated entry points; continue_sequences and embedding_gradient are the unchecked cores that loops call
 __all__ = ["lstm_shapes", "init_lstm", "oracle_lstm", "generator_lstm", "check_lstm", "check_tokens",
            "check_backend", "check_optimiser", "weighted_nll_and_gradients", "mean_nll_and_gradients",
            "policy_gradient_loss_and_gradients", "token_nll", "mean_nll", "sample", "clip_by_global_norm",
@@ -199,26 +199,17 @@ def _logits(params, states, workspace=None):
     return out
 
 
-def softmax_nll_(logits, targets, weights):
-    r"""Per-row NLL of ``targets`` under softmax(``logits``), and ∂L/∂logits in place of ``logits``.
-
-    .. math:: \ell_r = \log\textstyle\sum_v e^{a_{rv}} - a_{r y_r}, \qquad
-              \frac{\partial L}{\partial a_{rv}} = w_r\,(p_{rv} - [v = y_r]) \ \text{for } L = \sum_r w_r \ell_r
-
-    logits (N, V), overwritten (with the gradient; without ``weights`` with scratch values); targets (N,) int;
-    weights (N,) or None (no gradient). Returns the NLL (N,). In place because at V = 5000 every pass over
-    (N, V) counts.
-    """
-    rows = np.arange(len(targets))
+def softmax_nll_(logits, targets):
+    r"""Per-row NLL (N,) of ``targets`` under softmax(``logits``) (N, V),
+    :math:`\ell_r = \log\sum_v e^{a_{rv}} - a_{r y_r}`, and the row sums (N,) of the shifted exponentials
+    that ``logits`` holds on return: :math:`p = ` logits / sums, from which the gradient
+    :math:`w_r (p_{rv} - [v = y_r])` of :math:`\sum_r w_r \ell_r` is formed in place. In place because at
+    V = 5000 every pass over (N, V) counts."""
     logits -= logits.max(axis=1, keepdims=True)
-    target_logit = logits[rows, targets]
+    target_logit = logits[np.arange(len(targets)), targets]
     np.exp(logits, out=logits)
     total = logits.sum(axis=1)
-    nll = np.log(total) - target_logit
-    if weights is not None:
-        logits *= (weights / total)[:, None]
-        logits[rows, targets] -= weights
-    return nll
+    return np.log(total) - target_logit, total
 
 
 def _backward(params, states, dlogits, gates_backward):
@@ -238,9 +229,21 @@ def _backward(params, states, dlogits, gates_backward):
     dz = dz.reshape(T * n, 4 * H)
     grads["W"] = states["x"].reshape(T * n, -1).T @ dz
     grads["U"], grads["b"] = dU, dz.sum(axis=0)
-    grads["emb"] = np.zeros_like(params["emb"])
-    np.add.at(grads["emb"], states["inputs"].reshape(-1), dz @ params["W"].T)
+    grads["emb"] = embedding_gradient(states["inputs"].reshape(-1), dz @ params["W"].T, params["emb"].shape[0])
     return grads
+
+
+def embedding_gradient(ids, rows, vocab_size):
+    r"""∂L/∂emb (V, E) from the gradients ``rows`` (N, E) of the embedded inputs ``ids`` (N,):
+    :math:`\sum_{r: \mathrm{ids}_r = v} \mathrm{rows}_r`, summed per id by ``np.add.reduceat`` over the rows
+    sorted by id (``np.add.at`` takes half as long again). The unchecked core of the LSTM's and the
+    discriminator's backward passes."""
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_ids[1:] != sorted_ids[:-1]]))
+    grad = np.zeros((vocab_size, rows.shape[1]), rows.dtype)
+    grad[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+    return grad
 
 
 def weighted_nll_and_gradients(params, tokens, weights, *, backend="numba", workspace=None):
@@ -271,7 +274,10 @@ def _weighted_nll_and_gradients(params, tokens, weights, backend, workspace=None
     states = _recurrence(params, _inputs(tokens), *_zero_state(params, len(tokens)), gates_forward)
     dlogits = _logits(params, states, workspace)
     time_major_weights = weights.T.reshape(-1).astype(dlogits.dtype)
-    nll = softmax_nll_(dlogits, tokens.T.reshape(-1), time_major_weights)
+    targets = tokens.T.reshape(-1)
+    nll, total = softmax_nll_(dlogits, targets)
+    dlogits *= (time_major_weights / total)[:, None]  # ∂L/∂a = w (p − onehot)
+    dlogits[np.arange(len(targets)), targets] -= time_major_weights
     loss = float(np.dot(nll.astype(np.float64), time_major_weights))
     return loss, _backward(params, states, dlogits, gates_backward)
 
@@ -313,7 +319,7 @@ def token_nll(params, tokens, *, batch_size=256, backend="numba"):
     for start in range(0, len(tokens), batch_size):
         chunk = tokens[start:start + batch_size]
         states = _recurrence(params, _inputs(chunk), *_zero_state(params, len(chunk)), gates_forward)
-        nll = softmax_nll_(_logits(params, states, workspace), chunk.T.reshape(-1), None)
+        nll, _ = softmax_nll_(_logits(params, states, workspace), chunk.T.reshape(-1))
         out[start:start + batch_size] = nll.reshape(chunk.shape[::-1]).T
     return out
 

@@ -40,10 +40,10 @@ with, for hebb, :math:`g = \eta\, x G`, :math:`\partial_H = (1 - \eta) G`, :math
 
 import numpy as np
 
-from refimpl.core.unchecked import softmax  # per time step: the episode was validated once
 from refimpl.core.validate import as_float_array, check_choice, check_positive, check_real, check_shape
+from refimpl.seqgan.kernels import RULE_CODES, plastic_kernels
 
-RULES = ("hebb", "oja", "clip")
+RULES = tuple(RULE_CODES)
 
 __all__ = ["RULES", "check_plastic_layer", "plastic_softmax_forward", "plastic_softmax_backward"]
 
@@ -68,7 +68,7 @@ def check_plastic_layer(x, w, b, alpha, eta, trace=None):
     return x, w, b, alpha, eta, trace
 
 
-def plastic_softmax_forward(x, w, b, alpha, eta, *, rule="hebb", clip=2.0, trace=None):
+def plastic_softmax_forward(x, w, b, alpha, eta, *, rule="hebb", clip=2.0, trace=None, backend="numba"):
     r"""Forward pass over one episode, the rows of ``x`` in time order.
 
     Parameters
@@ -80,6 +80,7 @@ def plastic_softmax_forward(x, w, b, alpha, eta, *, rule="hebb", clip=2.0, trace
     rule : "hebb", "oja" or "clip"
     clip : float > 0, the bound c of the "clip" rule
     trace : (d, K), optional, H_0 (zeros: a fresh episode)
+    backend : "numpy" or "numba", the episode loop's twin (:mod:`refimpl.seqgan.kernels`)
 
     Returns
     -------
@@ -90,41 +91,15 @@ def plastic_softmax_forward(x, w, b, alpha, eta, *, rule="hebb", clip=2.0, trace
     x, w, b, alpha, eta, trace = check_plastic_layer(x, w, b, alpha, eta, trace)
     check_choice("rule", rule, RULES)
     clip = check_positive("clip", clip)
-    N = len(x)
-    traces = np.empty((N + 1,) + w.shape)
+    forward, _ = plastic_kernels(check_choice("backend", backend, ("numpy", "numba")))
+    traces = np.empty((len(x) + 1,) + w.shape)
     traces[0] = trace
-    logits = x @ w + b  # the fixed part for every step at once; the plastic part is added step by step
+    logits = x @ w + b  # the fixed part for every step at once (BLAS); the plastic part is added step by step
     probabilities = np.empty_like(logits)
-    for t in range(N):
-        logits[t] += x[t] @ (alpha * traces[t])
-        probabilities[t] = softmax(logits[t])
-        traces[t + 1] = _update(rule, traces[t], x[t], probabilities[t], eta, clip)
+    forward(x, alpha, eta, RULE_CODES[rule], clip, logits, probabilities, traces)
     cache = {"x": x, "w": w, "alpha": alpha, "eta": eta, "rule": rule, "clip": clip, "traces": traces,
-             "probabilities": probabilities}
+             "probabilities": probabilities, "backend": backend}
     return logits, probabilities, cache
-
-
-def _update(rule, trace, x, y, eta, clip):
-    """H_{t+1} from H_t (d, K), x_t (d,), y_t (K,) by ``rule``."""
-    if rule == "oja":
-        return trace + eta * y * (x[:, None] - y * trace)
-    if rule == "clip":
-        return np.clip(trace + eta * np.outer(x, y), -clip, clip)
-    return (1.0 - eta) * trace + eta * np.outer(x, y)
-
-
-def _trace_vjp(rule, G, trace, x, y, eta, clip):
-    """Vector-Jacobian products of H_{t+1}(H_t, x_t, y_t, η) with G = ∂L/∂H_{t+1}.
-
-    Returns (∂/∂H_t, ∂/∂x_t (d,), ∂/∂y_t (K,), ∂/∂η), each of ⟨G, H_{t+1}⟩.
-    """
-    if rule == "oja":
-        return (G * (1.0 - eta * y * y), eta * (G @ y), eta * (x @ G - 2.0 * y * np.sum(G * trace, axis=0)),
-                float(np.sum(G * y * (x[:, None] - y * trace))))
-    if rule == "clip":
-        G = G * (np.abs(trace + eta * np.outer(x, y)) < clip)
-        return G, eta * (G @ y), eta * (x @ G), float(x @ G @ y)
-    return (1.0 - eta) * G, eta * (G @ y), eta * (x @ G), float(x @ G @ y - np.sum(G * trace))
 
 
 def plastic_softmax_backward(dlogits, cache):
@@ -142,19 +117,9 @@ def plastic_softmax_backward(dlogits, cache):
     y_all = cache["probabilities"]
     dlogits = check_shape("dlogits", as_float_array("dlogits", dlogits, ndim=2), y_all.shape, described="(N, K)",
                           context="to match the forward pass")
-    x, w, alpha, eta, traces = cache["x"], cache["w"], cache["alpha"], cache["eta"], cache["traces"]
-    delta = np.empty_like(dlogits)
-    dx_plastic = np.empty_like(x)
-    dalpha = np.zeros_like(alpha)
-    deta = 0.0
-    G = np.zeros_like(w)
-    for t in range(len(x) - 1, -1, -1):
-        y = y_all[t]
-        dH, dx_trace, dy, deta_t = _trace_vjp(cache["rule"], G, traces[t], x[t], y, eta, cache["clip"])
-        delta[t] = dlogits[t] + y * (dy - dy @ y)
-        dM = np.outer(x[t], delta[t])
-        dalpha += traces[t] * dM
-        deta += deta_t
-        dx_plastic[t] = dx_trace + (alpha * traces[t]) @ delta[t]
-        G = dH + alpha * dM
-    return delta @ w.T + dx_plastic, x.T @ delta, delta.sum(axis=0), dalpha, deta
+    x, w, alpha = cache["x"], cache["w"], cache["alpha"]
+    _, backward = plastic_kernels(cache["backend"])
+    delta, dx_plastic, dalpha = np.empty_like(dlogits), np.empty_like(x), np.zeros_like(alpha)
+    deta = backward(dlogits, x, alpha, cache["eta"], RULE_CODES[cache["rule"]], cache["clip"], y_all, cache["traces"],
+                    delta, dx_plastic, dalpha)
+    return delta @ w.T + dx_plastic, x.T @ delta, delta.sum(axis=0), dalpha, float(deta)

@@ -80,6 +80,9 @@ MEASURE = [
     Case(measure.unique_fraction, lambda rng: {"samples": _tokens(rng)}, accepts={"samples": ANY_LENGTH}),
     Case(measure.copied_fraction, lambda rng: {"samples": _tokens(rng), "train": _tokens(rng)}),
     Case(measure.distinct_n, lambda rng: {"samples": _tokens(rng), "n": 2}, accepts={"samples": ANY_LENGTH}),
+    Case(measure.likelihood_ratio_accuracy, lambda rng: {"oracle": _lstm(2), "generator": _lstm(1),
+                                                         "real": _tokens(rng), "fake": _tokens(rng)},
+         accepts={"real": ANY_LENGTH}),  # fake must match real's length; real's own length is free
     Case(measure.evaluate, lambda rng: {"generator": _lstm(1), "oracle": _lstm(2), "train": _tokens(rng),
                                         "held_out": _tokens(rng), "rng": rng, "n": 3, "temperature": 1.0}),
 ]
@@ -88,7 +91,7 @@ MEASURE = [
 def _plastic_example(rng):
     return {"x": rng.standard_normal((3, 4)), "w": rng.standard_normal((4, 2)), "b": rng.standard_normal(2),
             "alpha": rng.standard_normal((4, 2)), "eta": 0.3, "rule": "oja", "clip": 2.0,
-            "trace": rng.standard_normal((4, 2))}
+            "trace": rng.standard_normal((4, 2)), "backend": "numpy"}
 
 
 def _plastic_backward_example(rng):

@@ -78,14 +78,16 @@ def test_plasticity_off_is_the_plain_discriminator_bit_for_bit(rule, rng):
     plastic_config = replace(config, output="plastic", rule=rule)
     plastic = {**plain, "alpha": np.zeros((13, 2)), "eta": np.array(0.0)}
     tokens, labels = rng.integers(0, 30, (64, 6)), rng.integers(0, 2, 64)
-    loss, grads, cache = D.loss_and_gradients(plain, config, tokens, labels, rng=np.random.default_rng(5))
+    # the NumPy reference of the plastic episode (numba's exp may differ in the last bit; its twin test bounds it)
+    loss, grads, cache = D.loss_and_gradients(plain, config, tokens, labels, rng=np.random.default_rng(5),
+                                              backend="numpy")
     loss_p, grads_p, cache_p = D.loss_and_gradients(plastic, plastic_config, tokens, labels,
-                                                    rng=np.random.default_rng(5))
+                                                    rng=np.random.default_rng(5), backend="numpy")
     assert loss == loss_p
     for name in plain:
         np.testing.assert_array_equal(grads_p[name], grads[name], err_msg=name)
-    np.testing.assert_array_equal(D.real_probability(plastic, plastic_config, tokens),
-                                  D.real_probability(plain, config, tokens))
+    np.testing.assert_array_equal(D.real_probability(plastic, plastic_config, tokens, backend="numpy"),
+                                  D.real_probability(plain, config, tokens, backend="numpy"))
 
 
 def test_dropout_only_while_training(rng):

@@ -1,5 +1,5 @@
-"""Experiment ``seqgan`` at its tiny tier, end to end: MLE beats the unigram baseline, the claims get verdicts, a
-fixed seed gives identical results."""
+"""Experiment ``seqgan`` at its tiny tier, end to end: MLE beats the unigram baseline, D beats chance, the claims
+get verdicts, a fixed seed gives identical results."""
 
 import json
 import time
@@ -26,16 +26,20 @@ def tiny(tmp_path_factory):
     return folder, _run(folder)
 
 
-def test_tiny_tier_mle_beats_the_unigram_baseline(tiny):
+def test_tiny_tier_mle_beats_the_unigram_baseline_and_the_discriminator_learns(tiny):
     folder, document = tiny
     results = document["results"]
     assert results["table"]["mle"]["nll_oracle"]["mean"] < results["baselines"]["unigram"]
     assert results["baselines"]["unigram"] < results["baselines"]["uniform"]
     assert results["oracle"]["entropy_rate"] < results["table"]["mle"]["nll_oracle"]["mean"]
-    # The discriminator pretrained against the MLE generator separates held-out real from fresh samples only
-    # near chance at this tier (measured 0.51 / 0.54); that it learns at all is tested on an easier pair in
-    # tests/seqgan/test_discriminator.py. Here: it was measured on 2 × d_accuracy_samples sequences.
-    assert set(results["d_accuracy"]) == set(experiment.TINY.variants)
+    # The discriminator pretrained against the MLE generator separates held-out real sequences from fresh samples:
+    # the plain one beyond 0.6 (measured 0.649), every one beyond chance by more than 3 standard deviations of an
+    # accuracy on 2 × 500 sequences (the plastic one measured 0.584), all below the likelihood-ratio classifier.
+    accuracy = results["d_accuracy"]
+    assert set(accuracy) == set(experiment.TINY.variants)
+    assert accuracy["seqgan"]["pretrained"]["mean"] > 0.6
+    for name, row in accuracy.items():
+        assert 0.55 < row["pretrained"]["mean"] < row["bayes"]["mean"], name
     for name in ("nll_curves.png", "plastic_layer.png", "metrics.csv", "table.md"):
         assert (folder / name).exists()
 

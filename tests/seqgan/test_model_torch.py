@@ -6,31 +6,15 @@ from hypothesis import given, settings
 
 torch = pytest.importorskip("torch")
 
+from refimpl.crosscheck.seqgan_reference import lstm_token_log_probabilities  # noqa: E402
 from refimpl.seqgan import model  # noqa: E402
 from tests.seqgan.strategies import lstm_cases  # noqa: E402
 from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402
 
 
 def _torch_token_log_probabilities(tokens):
-    """log p(y_t | y_<t) (n, T) of the peephole-free LSTM, gates i, f, o, c̃, written out in torch ops."""
-    def log_probabilities(emb, W, U, b, Wo, bo):
-        n, T = tokens.shape
-        H = U.shape[0]
-        h = torch.zeros(n, H, dtype=torch.float64)
-        c = torch.zeros(n, H, dtype=torch.float64)
-        previous = torch.zeros(n, dtype=torch.long)
-        columns = []
-        for t in range(T):
-            z = emb[previous] @ W + h @ U + b
-            i, f, o = torch.sigmoid(z[:, :H]), torch.sigmoid(z[:, H:2 * H]), torch.sigmoid(z[:, 2 * H:3 * H])
-            c = f * c + i * torch.tanh(z[:, 3 * H:])
-            h = o * torch.tanh(c)
-            target = torch.as_tensor(tokens[:, t])
-            columns.append(torch.log_softmax(h @ Wo + bo, dim=1).gather(1, target[:, None])[:, 0])
-            previous = target
-        return torch.stack(columns, dim=1)
-
-    return log_probabilities
+    """log p(y_t | y_<t) (n, T) as a function of the parameters, by the LSTM written out in torch ops."""
+    return lambda *params: lstm_token_log_probabilities(*params, torch.as_tensor(tokens))
 
 
 @settings(max_examples=15)

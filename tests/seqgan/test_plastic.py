@@ -92,7 +92,8 @@ def test_hebbian_trace_is_the_decaying_average_of_pre_post_products(rng):
 @pytest.mark.parametrize("rule", plastic.RULES)
 def test_plasticity_off_is_the_plain_softmax_bit_for_bit(rule, rng):
     x, w, b = rng.standard_normal((64, 30)), rng.standard_normal((30, 2)), rng.standard_normal(2)
-    logits, y, cache = plastic.plastic_softmax_forward(x, w, b, np.zeros((30, 2)), 0.0, rule=rule)
+    # the NumPy reference (the numba twin's exp may differ in the last bit; the twin test bounds it)
+    logits, y, cache = plastic.plastic_softmax_forward(x, w, b, np.zeros((30, 2)), 0.0, rule=rule, backend="numpy")
     plain = x @ w + b
     np.testing.assert_array_equal(logits, plain)
     np.testing.assert_array_equal(y, softmax(plain))
@@ -104,6 +105,21 @@ def test_plasticity_off_is_the_plain_softmax_bit_for_bit(rule, rng):
     assert not dalpha.any() and deta == 0.0
 
 
+@pytest.mark.parametrize("rule", plastic.RULES)
+@given(data=st.data())
+def test_numpy_and_numba_episode_twins_agree(rule, data):
+    x, w, b, alpha, eta, labels, trace = data.draw(episodes(rule))
+    outputs = {}
+    for backend in ("numpy", "numba"):
+        logits, probabilities, cache = plastic.plastic_softmax_forward(x, w, b, alpha, eta, rule=rule, clip=CLIP,
+                                                                       trace=trace, backend=backend)
+        dlogits = (probabilities - np.eye(w.shape[1])[labels]) / len(labels)
+        outputs[backend] = (logits, probabilities, cache["traces"],
+                            *plastic.plastic_softmax_backward(dlogits, cache))
+    for ours, reference in zip(outputs["numba"], outputs["numpy"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-13)
+
+
 def test_bad_input_is_refused(rng):
     x, w, b, alpha = np.ones((3, 2)), np.ones((2, 2)), np.ones(2), np.ones((2, 2))
     with pytest.raises(ValueError, match=r"eta must be in \[0, 1\]"):
@@ -112,5 +128,7 @@ def test_bad_input_is_refused(rng):
         plastic.plastic_softmax_forward(x, w, b, np.ones((3, 2)), 0.1)
     with pytest.raises(ValueError, match="rule must be one of"):
         plastic.plastic_softmax_forward(x, w, b, alpha, 0.1, rule="bcm")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        plastic.plastic_softmax_forward(x, w, b, alpha, 0.1, backend="cuda")
     with pytest.raises(ValueError, match=r"w must have shape \(d, K\) = \(2, any\) to match x"):
         plastic.plastic_softmax_forward(x, np.ones((3, 2)), b, alpha, 0.1)

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
+from refimpl.crosscheck.seqgan_reference import plastic_logits  # noqa: E402
 from refimpl.seqgan import plastic  # noqa: E402
 from tests.seqgan.test_plastic import CLIP, away_from_the_clip, episodes  # noqa: E402
 from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402
@@ -14,19 +15,9 @@ from tests.torch_helpers import assert_close, torch_gradients  # noqa: E402
 
 def _torch_episode(rule, labels, trace, clip):
     def loss(x, w, b, alpha, eta):
-        H = torch.zeros_like(w) if trace is None else torch.tensor(trace)
-        log_p = []
-        for t in range(len(x)):
-            a = x[t] @ (w + alpha * H) + b
-            y = torch.softmax(a, dim=0)
-            log_p.append(torch.log_softmax(a, dim=0)[int(labels[t])])
-            if rule == "hebb":
-                H = (1 - eta) * H + eta * torch.outer(x[t], y)
-            elif rule == "oja":
-                H = H + eta * y * (x[t][:, None] - y * H)
-            else:
-                H = torch.clamp(H + eta * torch.outer(x[t], y), -clip, clip)
-        return -torch.stack(log_p).mean()
+        start = None if trace is None else torch.tensor(trace)
+        logits = plastic_logits(x, w, b, alpha, eta, rule=rule, clip=clip, trace=start)
+        return torch.nn.functional.cross_entropy(logits, torch.as_tensor(labels))
 
     return loss
 
