@@ -2,7 +2,7 @@
 
 Each layer is an integrator step of a vector field (``refimpl.dynsys.model``). The 1-Lipschitz network alternates
 expansive steps x + h_E Σ(Wx + v) and contractive steps x − h_C AᵀΣ(Ax + b) under the pair rule
-max(|1 − h_C|, |1 − h_C/2|)(1 + h_E) ≤ 1, which is checked when the network is built; the certificate of a
+``max(|1 − h_C|, |1 − h_C/2|)(1 + h_E) ≤ 1``, which is checked when the network is built; the certificate of a
 point is its radius min_j (z_y − z_j)/(‖c_y − c_j‖ L), with L the body's certified constant::
 
     python examples/dynsys.py            # 1,500 steps per model, figure in figures/examples/dynsys.png
