@@ -38,7 +38,7 @@ REAL, FAKE = 1, 0
 
 __all__ = ["REAL", "FAKE", "DiscriminatorConfig", "check_config", "parameter_shapes", "check_discriminator",
            "init_discriminator", "forward", "backward",
-           "loss_and_gradients", "real_probability", "accuracy", "Discriminator"]
+           "loss_and_gradients", "real_probability", "accuracy", "mixed_order", "Discriminator"]
 
 
 @dataclass(frozen=True)
@@ -306,13 +306,34 @@ def _real_probability(params, config, tokens, batch_size, trace, backend):
 
 
 def accuracy(params, config, real, fake, **options):
-    """Fraction of ``real`` scored P(real) > 1/2 and of ``fake`` scored ≤ 1/2, together."""
+    """Fraction of ``real`` scored P(real) > 1/2 and of ``fake`` scored ≤ 1/2, together.
+
+    The sequences are scored in the order :func:`mixed_order` gives, real and fake spread evenly through every
+    batch as in the shuffled training batches: a plastic layer's trace builds up over its episode, and
+    episodes of one class only (all real, then all fake) would score it on batches it never saw in training
+    (on the tiny tier its held-out accuracy was 0.584 that way, 0.629 in mixed batches). A plain
+    discriminator scores each sequence alone, so the order does not change its accuracy.
+    """
     check_discriminator(params, config)
-    _check_tokens(params, config, real, "real")
-    _check_tokens(params, config, fake, "fake")
-    scores = np.concatenate([real_probability(params, config, real, **options),
-                             1.0 - real_probability(params, config, fake, **options)])
-    return float(np.mean(scores > 0.5))
+    real = _check_tokens(params, config, real, "real")
+    fake = _check_tokens(params, config, fake, "fake")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real and fake must hold sequences of one length (they share scoring batches); got real "
+                         f"{real.shape} and fake {fake.shape}")
+    order = mixed_order(len(real), len(fake))
+    probability = np.empty(len(order))
+    probability[order] = real_probability(params, config, np.concatenate([real, fake])[order], **options)
+    correct = np.concatenate([probability[:len(real)] > 0.5, probability[len(real):] <= 0.5])
+    return float(np.mean(correct))
+
+
+def mixed_order(n_real, n_fake):
+    """An order (n_real + n_fake,) of the indices of ``[real, fake]`` that spreads each class evenly: index i of
+    n sits at position (i + ½)/n of its class, and the two classes are merged by position (ties: real first)."""
+    n_real, n_fake = check_int("n_real", n_real, minimum=0), check_int("n_fake", n_fake, minimum=0)
+    positions = np.concatenate([(np.arange(n_real) + 0.5) / max(n_real, 1),
+                                (np.arange(n_fake) + 0.5) / max(n_fake, 1)])
+    return np.argsort(positions, kind="stable")
 
 
 class Discriminator:

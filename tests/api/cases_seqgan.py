@@ -133,9 +133,10 @@ DISCRIMINATOR = [
                                           "batch_size": 4, "trace": rng.standard_normal((4, 2)),
                                           "backend": "numpy"},
          accepts={"tokens": ANY_LENGTH, "trace": TRACE}),
+    # real and fake share scoring batches: a length that differs from the other's is refused
     Case(D.accuracy, lambda rng: {"params": _critic_params(), "config": CONFIG, "real": _tokens(rng),
-                                  "fake": _tokens(rng), "batch_size": 4, "backend": "numpy"},
-         accepts={"real": ANY_LENGTH, "fake": ANY_LENGTH}),  # real and fake are scored apart
+                                  "fake": _tokens(rng), "batch_size": 4, "backend": "numpy"}),
+    Case(D.mixed_order, lambda rng: {"n_real": 5, "n_fake": 3}),
     Case(D.Discriminator, lambda rng: {"params": _critic_params(), "config": CONFIG, "optimiser": Adam(lr=0.01),
                                        "backend": "numpy"}),
     Case(D.Discriminator.train_epochs, lambda rng: {"rng": rng, "positives": _tokens(rng), "negatives": _tokens(rng),

@@ -110,6 +110,38 @@ def test_training_separates_an_oracle_from_noise(rng):
     assert D.accuracy(critic.params, config, real[500:], fake[500:], backend="numpy") > max(0.75, before)
 
 
+@given(st.integers(0, 200), st.integers(0, 200), st.integers(1, 64))
+def test_mixed_order_spreads_both_classes_through_every_batch(n_real, n_fake, batch):
+    """A permutation of [real, fake] in which every batch holds each class in proportion, to within one."""
+    order = D.mixed_order(n_real, n_fake)
+    assert sorted(order) == list(range(n_real + n_fake))
+    is_real = order < n_real
+    for start in range(0, len(order), batch):
+        size = len(order[start:start + batch])
+        expected = size * n_real / (n_real + n_fake)
+        assert abs(int(is_real[start:start + batch].sum()) - expected) <= 1.0 + 1e-9
+
+
+def test_a_plastic_score_depends_on_its_episode_and_a_plain_one_does_not(rng):
+    """Why :func:`D.accuracy` scores real and fake in mixed batches: the plastic layer's P(real) of a sequence
+    changes with the other sequences of its episode; the plain discriminator's accuracy is that of real and fake
+    scored apart."""
+    real, fake = rng.integers(0, 10, (37, 6)), rng.integers(0, 10, (29, 6))
+    for output in ("softmax", "plastic"):
+        config = D.DiscriminatorConfig(embedding_dim=4, filter_sizes=(1, 2), filter_counts=(3, 3), output=output,
+                                       alpha_init=5.0, eta_init=0.5)
+        params = D.init_discriminator(rng, 10, config)
+        alone = D.real_probability(params, config, real[:8])
+        among_fakes = D.real_probability(params, config, np.concatenate([fake[:8], real[:8]]))[8:]
+        if output == "softmax":
+            np.testing.assert_array_equal(among_fakes, alone)
+            apart = np.concatenate([D.real_probability(params, config, real) > 0.5,
+                                    D.real_probability(params, config, fake) <= 0.5]).mean()
+            assert D.accuracy(params, config, real, fake) == apart
+        else:
+            assert np.abs(among_fakes - alone).max() > 1e-6
+
+
 def test_bad_input_is_refused(rng):
     config = D.DiscriminatorConfig(embedding_dim=4, filter_sizes=(1, 5), filter_counts=(2, 2))
     params = D.init_discriminator(rng, 10, config)

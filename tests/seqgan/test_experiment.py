@@ -32,14 +32,13 @@ def test_tiny_tier_mle_beats_the_unigram_baseline_and_the_discriminator_learns(t
     assert results["table"]["mle"]["nll_oracle"]["mean"] < results["baselines"]["unigram"]
     assert results["baselines"]["unigram"] < results["baselines"]["uniform"]
     assert results["oracle"]["entropy_rate"] < results["table"]["mle"]["nll_oracle"]["mean"]
-    # The discriminator pretrained against the MLE generator separates held-out real sequences from fresh samples:
-    # the plain one beyond 0.6 (measured 0.649), every one beyond chance by more than 3 standard deviations of an
-    # accuracy on 2 × 500 sequences (the plastic one measured 0.584), all below the likelihood-ratio classifier.
+    # The discriminators pretrained against the MLE generator separate held-out real sequences from fresh samples
+    # beyond 0.6 (measured 0.649 plain, 0.629 plastic, scored in mixed batches), below the likelihood-ratio
+    # classifier.
     accuracy = results["d_accuracy"]
     assert set(accuracy) == set(experiment.TINY.variants)
-    assert accuracy["seqgan"]["pretrained"]["mean"] > 0.6
     for name, row in accuracy.items():
-        assert 0.55 < row["pretrained"]["mean"] < row["bayes"]["mean"], name
+        assert 0.6 < row["pretrained"]["mean"] < row["bayes"]["mean"], name
     for name in ("nll_curves.png", "plastic_layer.png", "metrics.csv", "table.md"):
         assert (folder / name).exists()
 
