@@ -14,9 +14,9 @@ and returns new arrays ``(u, v)`` of the same shape and dtype (the inputs are no
   costs about T² extra rows per slab. The bound is then the arithmetic: the row loop compiles to packed
   AVX-512 code on the step regrouped by monomial (:func:`folded_coefficients`; in ``_update_row.inspect_asm``,
   6 vector adds, 10 fused multiply-adds and 3 multiplies per 8 cells where u + Δt (D ∇²u + f) took 20 adds
-  and 17 multiplies; 1.10 × the cell-steps per second at 4096² float64 on one thread). The same code runs
-  for every row and every T, so every T gives the same bits; against the NumPy reference the fields agree to
-  rounding.
+  and 17 multiplies; at 4096² float64 1.10 × the cell-steps per second on one thread, 1.08-1.11 × on two).
+  The same code runs for every row and every T, so every T gives the same bits; against the NumPy reference
+  the fields agree to rounding.
 - ``"cuda"``: ``numba.cuda``, a shared-memory tile and several steps per launch
   (:mod:`refimpl.rd.cuda_kernels`, imported only when asked for).
 
