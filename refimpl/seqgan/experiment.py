@@ -20,9 +20,9 @@ Tiers (every count a setting, :class:`SeqGANSettings`):
   (reference lines 0.8 min, MLE 8 min, each variant 8 min, a pretraining round ≈ 1 min), with D still at
   chance (held-out accuracy 0.50–0.53) after pretraining, hence the 5 rounds: a run took 37.1 min at load
   ≈ 10 (reference lines 1.4 min, MLE 5.5 min, the variants 11.6, 9.6 and 8.9 min); the committed rerun (the same
-  scores, D accuracies in mixed batches) 20.3 min beside one other job (its ``timings`` block). A first sizing (20 MLE epochs, 3 pretraining
-  rounds, 20 iterations with 16 rollouts, 9,984 evaluation samples: ≈ 47 min at load 4) ran an MLE epoch in
-  40 s instead of 15 s at load 10 and was stopped. The adversarial phase is 6 % of SeqGAN's 200 iterations.
+  scores, D accuracies in mixed batches) 20.3 min beside one other job (its ``timings`` block). A first
+  sizing (20 MLE epochs, 3 pretraining rounds, 20 iterations with 16 rollouts, 9,984 evaluation samples:
+  ≈ 47 min at load 4) ran an MLE epoch in 40 s instead of 15 s at load 10 and was stopped. The adversarial phase is 6 % of SeqGAN's 200 iterations.
 - :data:`FAITHFUL` (documented, ≈ 1 day on 2 cores, run with ``settings=FAITHFUL``): SeqGAN master's schedule —
   120 MLE epochs, the full discriminator (12 filter widths, 1,720 filters), 50 × 3 D pretraining epochs over
   all 19,968 sequences, 200 iterations of 1 G step (16 rollouts) and 5 × 3 D epochs.
