@@ -86,12 +86,14 @@ def check_real(name, value):
     return number
 
 
-def check_int(name, value, *, minimum=None):
-    """Return ``value`` as an int if it is an integer (not a bool) at least ``minimum``."""
+def check_int(name, value, *, minimum=None, maximum=None):
+    """Return ``value`` as an int if it is an integer (not a bool) at least ``minimum`` and at most ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {value}")
     return int(value)
 
 

@@ -42,7 +42,7 @@ from numba import njit, prange
 
 from refimpl.bench import bench_row, register_bench, time_call
 from refimpl.core.validate import check_choice
-from refimpl.rd.kernels import PARALLEL_FROM_CELLS, rd_steps_numba, rd_steps_numpy, steps_per_pass_for
+from refimpl.rd.kernels import PARALLEL_FROM_CELLS, rd_steps_numba, rd_steps_numpy, steps_per_pass_for, sweep_buffers
 from refimpl.rd.model import GRAY_SCOTT_PRESETS, gray_scott_preset, pearson_seed
 
 PRESET = "mitosis"
@@ -138,7 +138,7 @@ def _candidates(model, u, v, steps, pypde):
 
 def _numba_stepper(model, u, v, steps, steps_per_pass, slabs=None):
     """``steps`` numba steps from (u, v) into output buffers allocated here, once, outside the timed calls."""
-    buffers = [(np.empty_like(u), np.empty_like(v)) for _ in range(2)]
+    buffers = sweep_buffers(u)
     return lambda: rd_steps_numba(model, u, v, 1.0, steps, 1.0, "periodic", steps_per_pass=steps_per_pass,
                                   slabs=slabs, buffers=buffers)
 
@@ -172,7 +172,8 @@ def bench_rd_cuda(quick):
     notes = {"model": f"Gray-Scott {PRESET} {GRAY_SCOTT_PRESETS[PRESET]}, periodic, dt = 1", "device": device_name(),
              "copy_bandwidth_bytes_per_s": bandwidth, "bytes_per_cell_step": BYTES_PER_CELL_STEP,
              "global_bytes_per_cell_step_with_T_steps_per_launch": "bytes_per_cell_step / T",
-             "steps_per_launch": "1, the default T and the largest T <= 8 whose tile fits in 48 KiB", "cupy": cupy.__version__ if cupy is not None else None,
+             "steps_per_launch": "1, the default T and the largest T <= 8 whose tile fits in 48 KiB",
+             "cupy": cupy.__version__ if cupy is not None else None,
              "timing": "CUDA events around the launches of one call, fields resident on the device"}
     return {"rows": rows, "notes": notes}
 

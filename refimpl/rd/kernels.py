@@ -11,12 +11,19 @@ and returns new arrays ``(u, v)`` of the same shape and dtype (the inputs are no
   thread owns a slab of rows and moves down it with a wavefront, keeping for each intermediate step only
   the last three rows it computed (a ring that stays in cache), so the full arrays are read and written
   once per T steps, 32/T B per cell-step. Slab edges are recomputed from a halo of T input rows, which
-  costs about T² extra rows per slab. The bound is then the arithmetic: the row loop compiles to packed
-  AVX-512 code on the step regrouped by monomial (:func:`folded_coefficients`; in ``_update_row.inspect_asm``,
-  6 vector adds, 10 fused multiply-adds and 3 multiplies per 8 cells where u + Δt (D ∇²u + f) took 20 adds
-  and 17 multiplies; at 4096² float64 1.10 × the cell-steps per second on one thread, 1.08-1.11 × on two).
-  The same code runs for every row and every T, so every T gives the same bits; against the NumPy reference
-  the fields agree to rounding.
+  costs about T² extra rows per slab. Where rows sit matters too: a load whose address equals that of a
+  store just before it in the low 12 bits waits for the store ("4K aliasing"), and with rows of a multiple
+  of 4 KiB every row a step writes would share those bits with every row it reads (measured on one row of
+  4096 float64 cells in cache: 1.06e9 cell-steps/s with the written rows at the read rows' offset modulo
+  4 KiB, 1.64e9 with them 1 KiB away). So the ring's rows start at :data:`RING_PHASES` offsets 512 B apart
+  modulo 4 KiB (:func:`_ring`), each step of a sweep in its own (:func:`_ring_rotation`), and the output
+  fields 1 KiB and 3 KiB from the input's (:func:`sweep_buffers`): at 4096² float64, T = 8, 1.07-1.17 × the
+  cell-steps per second of the unplaced rows on one thread, 1.06-1.21 × on two (8 interleaved pairs of
+  runs). The bound is then the arithmetic: the row loop compiles to packed AVX-512 code on the step regrouped by
+  monomial (:func:`folded_coefficients`; in ``_update_row.inspect_asm``, 6 vector adds, 10 fused multiply-adds and 3
+  multiplies per 8 cells where u + Δt (D ∇²u + f) took 20 adds and 17 multiplies; at 4096² float64 1.10 × the
+  cell-steps per second on one thread, 1.08-1.11 × on two). The same code runs for every row and every T, so every T
+  gives the same bits; against the NumPy reference the fields agree to rounding.
 - ``"cuda"``: ``numba.cuda``, a shared-memory tile and several steps per launch
   (:mod:`refimpl.rd.cuda_kernels`, imported only when asked for).
 
@@ -48,6 +55,8 @@ MAX_STEPS_PER_PASS = 8  # beyond 8 the recomputed slab edges (~T² rows) grow an
 CACHE_FALLBACK_BYTES = 2**20  # per thread, when /sys does not say
 PARALLEL_FROM_CELLS = 2**16  # smaller grids run on one thread: waking the others costs more than it saves
 CHECK_EVERY = 32  # steps between two NaN/inf checks on the CPU: one read of the fields (numba: of rows in cache)
+PAGE = 4096  # bytes: addresses equal modulo PAGE alias in the load-store queue (4K aliasing)
+RING_PHASES = 8  # offsets modulo PAGE, 512 B apart, at which the ring's rows start: one per step of a sweep
 
 register_lazy(KERNEL, "cuda", "refimpl.rd.cuda_kernels:rd_steps_cuda")
 
@@ -120,18 +129,18 @@ def steps_per_pass_for(nx, itemsize):
 def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=None, slabs=None, buffers=None):
     """numba twin: ``steps`` steps in sweeps of ``steps_per_pass`` steps (see the module docstring).
 
-    ``steps_per_pass``: T, default :func:`steps_per_pass_for` the row length and dtype. Any T gives the
-    same fields bit for bit.
+    ``steps_per_pass``: T <= :data:`RING_PHASES` + 1 (one ring phase per intermediate step), default
+    :func:`steps_per_pass_for` the row length and dtype. Any T gives the same fields bit for bit.
 
     ``slabs``: bands of rows swept in parallel; default one per numba thread (one below
     :data:`PARALLEL_FROM_CELLS` cells). Any number gives the same fields.
     ``buffers``: optional, unchecked, two ``(u, v)`` pairs of C-contiguous 2-D arrays of the grid's shape
-    and dtype for the sweeps to write into (benchmarks allocate them once, outside the timed region);
-    the returned fields are then views of one pair.
+    and dtype for the sweeps to write into (benchmarks allocate them once, outside the timed region, with
+    :func:`sweep_buffers`); the returned fields are then views of one pair.
     """
     if steps_per_pass is None:
         steps_per_pass = steps_per_pass_for(u.shape[-1], u.itemsize)
-    steps_per_pass = check_int("steps_per_pass", steps_per_pass, minimum=1)
+    steps_per_pass = check_int("steps_per_pass", steps_per_pass, minimum=1, maximum=RING_PHASES + 1)
     if slabs is not None:
         slabs = check_int("slabs", slabs, minimum=1)
     shape, dtype = u.shape, u.dtype.type
@@ -144,6 +153,7 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=None, sla
         slabs = threads if u.size >= PARALLEL_FROM_CELLS else 1
     slabs = min(slabs, u.shape[0])
     buffers = list(buffers or (None, None))  # sweeps alternate between two pairs; the caller's u, v are only read
+    ring = _ring(slabs, u.shape[1], dtype) if steps_per_pass > 1 else np.empty((slabs, 2, 1, 1), dtype)
     nonfinite = np.zeros((2, slabs), dtype=np.bool_)  # [field, slab]: set by a checking sweep on NaN/inf
     checked_every = max(1, CHECK_EVERY // steps_per_pass)  # sweeps
     periodic = boundary == "periodic"
@@ -151,22 +161,84 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=None, sla
 
     def step_once(a, b):  # unchecked, for the replay
         out = np.empty_like(a), np.empty_like(b)
-        _sweep(a, b, *out, folded, periodic, 1, slabs, False, nonfinite)
+        _sweep(a, b, *out, ring, 0, folded, periodic, 1, slabs, False, nonfinite)
         return out
 
     with numba_threads(slabs), np.errstate(over="ignore", invalid="ignore"):  # NUMBA_DISABLE_JIT=1: as numpy
         for index, first_step in enumerate(range(0, steps, steps_per_pass)):
             if buffers[index % 2] is None:
-                buffers[index % 2] = (np.empty_like(u), np.empty_like(v))
+                buffers[index % 2] = _buffer_pair(initial[0], index % 2)
             sweep_in, (u, v) = (u, v), buffers[index % 2]
             levels = min(steps_per_pass, steps - first_step)
             check = (index + 1) % checked_every == 0 or first_step + levels == steps
-            _sweep(*sweep_in, u, v, folded, periodic, levels, slabs, check, nonfinite)
+            rotation = _ring_rotation(ring, sweep_in, (u, v), levels)
+            _sweep(*sweep_in, u, v, ring, rotation, folded, periodic, levels, slabs, check, nonfinite)
             if nonfinite.any():
                 start = rd_steps_numba(model, *initial, dt, checked, h, boundary, steps_per_pass, slabs)
                 raise_at_first_nonfinite_step(step_once, start, (u, v), checked, first_step + levels, steps)
             checked = first_step + levels if check else checked
     return u.reshape(shape), v.reshape(shape)
+
+
+def sweep_buffers(u):
+    """The two (u, v) output pairs the sweeps of :func:`rd_steps_numba` alternate between, for fields like
+    ``u`` (2-D, C-contiguous): new arrays starting 1 KiB and 3 KiB (the first pair), 2 KiB and 0 KiB (the
+    second) after u's address modulo :data:`PAGE`, so that no sweep writes a field at the offset it reads one."""
+    return [_buffer_pair(u, pair) for pair in (0, 1)]
+
+
+def _buffer_pair(u, pair):
+    return tuple(_at_offset(u.shape, u.dtype, _offset(u) + (1 + pair + 2 * field) * PAGE // 4) for field in (0, 1))
+
+
+def _at_offset(shape, dtype, offset):
+    """A new C-contiguous array whose data start ``offset`` bytes (a multiple of the itemsize) after a multiple of
+    :data:`PAGE`."""
+    itemsize = np.dtype(dtype).itemsize
+    size = int(np.prod(shape))
+    raw = np.empty(size + PAGE // itemsize, dtype)
+    start = (offset - _offset(raw)) % PAGE // itemsize
+    return raw[start:start + size].reshape(shape)
+
+
+def _offset(a):
+    """Where ``a``'s data start modulo :data:`PAGE`, in bytes."""
+    return a.ctypes.data % PAGE
+
+
+def _ring(slabs, nx, dtype):
+    """The intermediate rows of every slab: (slabs, 2 fields, 3 :data:`RING_PHASES` + 4, stride).
+
+    Phase c (0 <= c < :data:`RING_PHASES`) holds rows c, c + 8, c + 16 of a field, which start
+    c × 512 B after the field's start modulo :data:`PAGE`: the row stride is the first one at least a row
+    of ``nx`` cells that is 512 B past a multiple of 4 KiB. With the 4 rows that follow, a field takes
+    28 strides ≡ 2 KiB (mod 4 KiB), so the v rows of a phase start 2 KiB from its u rows, and slabs start at
+    the same offset. Only the rows in use are touched.
+    """
+    itemsize, phase = np.dtype(dtype).itemsize, PAGE // RING_PHASES
+    stride = -(-(nx * itemsize - phase) // PAGE) * PAGE + phase
+    return _at_offset((slabs, 2, 3 * RING_PHASES + 4, stride // itemsize), dtype, 0)
+
+
+def _ring_rotation(ring, sources, targets, levels):
+    """ρ for a sweep of ``levels`` steps: its intermediate step ℓ writes ring phase (ℓ + ρ) mod 8. Step ℓ reads
+    phase ℓ − 1 of the ring and writes phase ℓ, 512 B away (and v 2 KiB from u): only the first step, which
+    reads the input, and the last, which writes the output, depend on where those lie. The ρ returned puts the
+    rows of the first intermediate step farthest from the sources' and those of the last farthest from the
+    targets' (modulo :data:`PAGE`)."""
+    if levels < 2:
+        return 0
+
+    def phase_offsets(level, rotation):
+        start = _offset(ring) + (level + rotation) % RING_PHASES * PAGE // RING_PHASES
+        return [start % PAGE, (start + PAGE // 2) % PAGE]
+
+    def nearest(rotation):
+        pairs = [(a, _offset(b)) for a in phase_offsets(1, rotation) for b in sources]
+        pairs += [(a, _offset(b)) for a in phase_offsets(levels - 1, rotation) for b in targets]
+        return min(min((a - b) % PAGE, (b - a) % PAGE) for a, b in pairs)
+
+    return max(range(RING_PHASES), key=nearest)
 
 
 def folded_coefficients(model, dt, h):
@@ -193,16 +265,16 @@ def folded_coefficients(model, dt, h):
 
 
 @njit(cache=True, parallel=True)
-def _sweep(u, v, u_out, v_out, folded, periodic, levels, slabs, check, nonfinite):
-    """``levels`` steps from (u, v) into (u_out, v_out), one slab of rows per thread. With ``check``,
-    ``nonfinite[0, slab]`` (``[1, slab]``) is set when a row of u_out (v_out) the slab wrote holds NaN or inf."""
+def _sweep(u, v, u_out, v_out, ring, rotation, folded, periodic, levels, slabs, check, nonfinite):
+    """``levels`` steps from (u, v) into (u_out, v_out), one slab of rows per thread, through ``ring``
+    (:func:`_ring`) rotated by ``rotation`` (:func:`_ring_rotation`). With ``check``, ``nonfinite[0, slab]``
+    (``[1, slab]``) is set when a row of u_out (v_out) the slab wrote holds NaN or inf."""
     ny, nx = u.shape
     for slab in prange(slabs):
         first_row, end_row = slab * ny // slabs, (slab + 1) * ny // slabs
-        # ring[3 (level - 1) + row % 3] holds row `row` of intermediate step `level` (1 <= level < levels):
-        # 2-D, and rows passed by index, not as views (a view per row costs reference counting, ≈ 20 % here)
-        ring_u = np.empty((3 * max(levels - 1, 1), nx), dtype=u.dtype)
-        ring_v = np.empty_like(ring_u)
+        # ring_u[8 (row % 3) + (level + rotation) % 8] holds row `row` of intermediate step `level`
+        # (1 <= level < levels); rows are passed by index, not as views (a view per row costs reference counting)
+        ring_u, ring_v = ring[slab, 0], ring[slab, 1]
         # a wavefront: step `level` computes row front - level, one row behind step level - 1, whose
         # rows front - level - 1 ... front - level + 1 are therefore ready (in the input or the ring)
         for front in range(first_row - levels + 2, end_row + levels):
@@ -221,16 +293,22 @@ def _sweep(u, v, u_out, v_out, folded, periodic, levels, slabs, check, nonfinite
                     a, c, b = above % ny, row % ny, below % ny
                 else:
                     source_u, source_v = ring_u, ring_v
-                    base = 3 * (level - 2)
-                    a, c, b = base + above % 3, base + row % 3, base + below % 3
+                    phase = (level - 1 + rotation) % RING_PHASES
+                    a, c, b = _ring_row(above, phase), _ring_row(row, phase), _ring_row(below, phase)
                 if level == levels:
                     target_u, target_v, t = u_out, v_out, row % ny
                 else:
-                    target_u, target_v, t = ring_u, ring_v, 3 * (level - 1) + row % 3
-                _update_row(source_u, source_v, a, c, b, target_u, target_v, t, folded, periodic)
+                    target_u, target_v, t = ring_u, ring_v, _ring_row(row, (level + rotation) % RING_PHASES)
+                _update_row(source_u, source_v, a, c, b, target_u, target_v, t, folded, nx, periodic)
                 if check and level == levels:  # each output row of the slab once, while it is in cache
                     nonfinite[0, slab] |= _count_nonfinite(target_u[t]) > 0
                     nonfinite[1, slab] |= _count_nonfinite(target_v[t]) > 0
+
+
+@njit(cache=True, inline="always")
+def _ring_row(row, phase):
+    """The ring row holding grid row ``row`` of the step that writes ``phase``: one of its three slots."""
+    return RING_PHASES * (row % 3) + phase
 
 
 @njit(cache=True)
@@ -244,11 +322,11 @@ def _count_nonfinite(row):
 
 
 @njit(cache=True, fastmath={"contract"})
-def _update_row(u, v, above, row, below, u_new, v_new, target, folded, periodic):
-    """One Euler step of row ``row`` of (u, v) (rows ``above`` and ``below`` its neighbours) into row ``target``
-    of (u_new, v_new), in the folded form of :func:`folded_coefficients`. Multiply-adds may be fused (FMA):
-    the same code runs for every row and every T, so any T still gives the same bits."""
-    nx = u.shape[1]
+def _update_row(u, v, above, row, below, u_new, v_new, target, folded, nx, periodic):
+    """One Euler step of the first ``nx`` cells of row ``row`` of (u, v) (rows ``above`` and ``below`` its
+    neighbours) into row ``target`` of (u_new, v_new), in the folded form of :func:`folded_coefficients`.
+    Multiply-adds may be fused (FMA): the same code runs for every row and every T, so any T still gives the
+    same bits."""
     # the two edge columns first, so that the interior loop has no branches and vectorises
     for i in (0, nx - 1):
         left, right = i - 1, i + 1

@@ -6,7 +6,7 @@ import pytest
 from refimpl.bench import ROW_KEYS, add_speedups, time_call
 from refimpl.core import backend
 from refimpl.rd import bench
-from refimpl.rd.kernels import rd_steps_numba, rd_steps_numpy, steps_per_pass_for
+from refimpl.rd.kernels import rd_steps_numba, rd_steps_numpy, steps_per_pass_for, sweep_buffers
 from refimpl.rd.model import gray_scott_preset, pearson_seed
 
 
@@ -34,10 +34,12 @@ def test_bench_rows_follow_the_schema(monkeypatch):
     assert result["notes"]["triad_bandwidth_bytes_per_s"] > 0
 
 
-def test_preallocated_buffers_give_the_same_fields():
+@pytest.mark.parametrize("placed", [False, True])
+def test_preallocated_buffers_give_the_same_fields(placed):
+    """Any buffers, placed by :func:`sweep_buffers` or not."""
     model = gray_scott_preset(bench.PRESET)
     u, v = pearson_seed(np.random.default_rng(0), (12, 10), square=0.3, values=(0.0, 0.9))
-    buffers = [(np.empty_like(u), np.empty_like(v)) for _ in range(2)]
+    buffers = sweep_buffers(u) if placed else [(np.empty_like(u), np.empty_like(v)) for _ in range(2)]
     expected = rd_steps_numba(model, u, v, 1.0, 9, 1.0, "periodic")
     for _ in range(2):  # a second call reuses the buffers the first one wrote
         got = rd_steps_numba(model, u, v, 1.0, 9, 1.0, "periodic", buffers=buffers)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from refimpl import rd
 from refimpl.core import backend
+from refimpl.rd import kernels
 from refimpl.rd.kernels import rd_steps_numba
 
 MODELS = {
@@ -135,11 +136,65 @@ def test_cuda_stepper_refuses_tiles_beyond_shared_memory(dtype):
         DeviceStepper(model, (8, 8), dtype, 1.0, 1.0, "periodic", fitting + 1, threads)
 
 
-@pytest.mark.parametrize("keyword, value", [("slabs", 0), ("slabs", -2), ("steps_per_pass", 0)])
-def test_numba_twin_refuses_non_positive_blocking(keyword, value):
+@pytest.mark.parametrize("keyword, value, rule", [("slabs", 0, ">= 1"), ("slabs", -2, ">= 1"),
+                                                  ("steps_per_pass", 0, ">= 1"), ("steps_per_pass", 10, "<= 9")])
+def test_numba_twin_refuses_blocking_out_of_range(keyword, value, rule):
+    """T = 10 would need a ninth ring phase: two steps of a sweep would share rows."""
     u, v = _start(MODELS["brusselator"], (4, 4), 0, np.float64)
-    with pytest.raises(ValueError, match=f"{keyword} must be >= 1; got {value}"):
+    with pytest.raises(ValueError, match=f"{keyword} must be {rule}; got {value}"):
         rd_steps_numba(MODELS["brusselator"], u, v, 0.01, 3, 1.0, "periodic", **{keyword: value})
+
+
+def _page_offset(a):
+    return a.ctypes.data % kernels.PAGE
+
+
+def _distance(a, b):
+    """Bytes between two offsets on the 4 KiB circle."""
+    return min((a - b) % kernels.PAGE, (b - a) % kernels.PAGE)
+
+
+@given(st.integers(1, 5000), st.sampled_from([np.float64, np.float32]), st.integers(1, 3))
+def test_ring_rows_of_each_phase_start_512_bytes_apart_modulo_4k(nx, dtype, slabs):
+    """Read from the addresses of the rows: phase c of field f starts c × 512 + f × 2048 B (mod 4 KiB) after
+    the first row, in every slot and slab, and a row holds at least nx cells."""
+    ring = kernels._ring(slabs, nx, dtype)
+    assert ring.shape[-1] >= nx and ring.shape[2] == 3 * kernels.RING_PHASES + 4
+    first = _page_offset(ring)
+    for slab, field, slot, phase in np.ndindex(slabs, 2, 3, kernels.RING_PHASES):
+        row = ring[slab, field, kernels.RING_PHASES * slot + phase]
+        assert (_page_offset(row) - first) % kernels.PAGE == (512 * phase + 2048 * field) % kernels.PAGE
+
+
+@given(st.integers(0, 511), st.sampled_from([np.float64, np.float32]))
+def test_sweep_buffers_start_a_whole_kilobyte_from_the_input_modulo_4k(offset, dtype):
+    itemsize = np.dtype(dtype).itemsize
+    u = kernels._at_offset((3, 1024), dtype, offset * itemsize)
+    assert _page_offset(u) == offset * itemsize and u.flags.c_contiguous
+    pairs = kernels.sweep_buffers(u)
+    got = [(_page_offset(a) - _page_offset(u)) % kernels.PAGE for pair in pairs for a in pair]
+    assert got == [1024, 3072, 2048, 0]
+    assert all(a.shape == u.shape and a.dtype == u.dtype and a.flags.c_contiguous for pair in pairs for a in pair)
+
+
+@given(st.lists(st.integers(0, 511), min_size=4, max_size=4), st.integers(2, 9))
+def test_the_ring_rotation_keeps_the_first_and_last_ring_rows_farthest_from_the_grid_rows(offsets, levels):
+    """Over all 8 rotations, measured on the ring's row addresses: the one chosen puts the rows of the first
+    intermediate step (which read the sources) and of the last (read by the step that writes the targets) as far
+    from those grid rows, modulo 4 KiB, as any rotation can."""
+    ring = kernels._ring(1, 512, np.float64)
+    sources, targets = ([kernels._at_offset((1, 512), np.float64, 8 * o) for o in pair]
+                        for pair in (offsets[:2], offsets[2:]))
+
+    def nearest(rotation):
+        first = [ring[0, f, (1 + rotation) % kernels.RING_PHASES] for f in (0, 1)]
+        last = [ring[0, f, (levels - 1 + rotation) % kernels.RING_PHASES] for f in (0, 1)]
+        return min([_distance(_page_offset(a), _page_offset(b)) for a in first for b in sources]
+                   + [_distance(_page_offset(a), _page_offset(b)) for a in last for b in targets])
+
+    chosen = kernels._ring_rotation(ring, sources, targets, levels)
+    assert nearest(chosen) == max(nearest(rotation) for rotation in range(kernels.RING_PHASES))
+    assert kernels._ring_rotation(ring, sources, targets, 1) == 0  # one step: no ring
 
 
 def _doubling(field, D=0.5):
@@ -164,14 +219,15 @@ def test_a_blow_up_stops_with_the_step_and_the_field(twin, field, dtype, exponen
     """A uniform field 2^e doubles exactly each step (its Laplacian is exactly 0) until the 5-point sum of
     four neighbours, 4u, overflows: from u = 2^1022 (float64) or 2^126 (float32), that is at step 1028 from
     2^-5 and 130 from 2^-3, in the middle of a block of checks. The run stops there, naming that field
-    (u + Δt (D (Σ − 4u) + f) gives inf − inf = nan, numba's regrouped (1 − 4d) u + d Σ + … gives inf); the run
-    one step shorter is finite and exact."""
+    (u + Δt (D (Σ − 4u) + f) gives inf − inf = nan, numba's regrouped (1 − 4d) u + d Σ + … gives inf); the
+    run one step shorter is finite and exact."""
     model, shape = _doubling(field), (5, 3)
     u, v = np.full(shape, 2.0**exponent, dtype), np.full(shape, 2.0**exponent, dtype)
     fields = dict(zip("uv", CPU_TWINS[twin](model, u, v, first_bad - 1)))
     largest = dtype(2.0 ** (np.finfo(dtype).maxexp - 2))
     assert np.all(fields[field] == largest) and np.all(fields["v" if field == "u" else "u"] == dtype(2.0**exponent))
-    with pytest.raises(FloatingPointError, match=rf"^{field} became (nan|inf) at step {first_bad} of {first_bad + 40}$"):
+    message = rf"^{field} became (nan|inf) at step {first_bad} of {first_bad + 40}$"
+    with pytest.raises(FloatingPointError, match=message):
         CPU_TWINS[twin](model, u, v, first_bad + 40)
 
 
@@ -224,8 +280,6 @@ def test_an_empty_grid_is_refused_before_any_kernel_runs(backend_name, shape):
 
 def test_steps_per_pass_fit_the_ring_in_the_cache(monkeypatch):
     """T is the largest T <= 8 whose ring of 3 rows × (T − 1) steps × 2 fields fits the cache of a thread."""
-    from refimpl.rd import kernels
-
     assert kernels.cache_bytes_per_thread() >= 2**15  # this machine's, read from /sys, or the fallback
     monkeypatch.setattr(kernels, "cache_bytes_per_thread", lambda: 2**20)
     ring_per_step = 3 * 2 * 4096 * 8  # 4096 float64 cells a row: 192 KiB per intermediate step
