@@ -171,7 +171,8 @@ def rd_steps_numba(model, u, v, dt, steps, h, boundary, steps_per_pass=None, sla
             sweep_in, (u, v) = (u, v), buffers[index % 2]
             levels = min(steps_per_pass, steps - first_step)
             check = (index + 1) % checked_every == 0 or first_step + levels == steps
-            rotation = _ring_rotation(ring, sweep_in, (u, v), levels)
+            rotation = _ring_rotation(_offset(ring), tuple(map(_offset, sweep_in)), (_offset(u), _offset(v)),
+                                      levels)
             _sweep(*sweep_in, u, v, ring, rotation, folded, periodic, levels, slabs, check, nonfinite)
             if nonfinite.any():
                 start = rd_steps_numba(model, *initial, dt, checked, h, boundary, steps_per_pass, slabs)
@@ -220,22 +221,24 @@ def _ring(slabs, nx, dtype):
     return _at_offset((slabs, 2, 3 * RING_PHASES + 4, stride // itemsize), dtype, 0)
 
 
-def _ring_rotation(ring, sources, targets, levels):
+@functools.lru_cache(maxsize=64)
+def _ring_rotation(ring_offset, source_offsets, target_offsets, levels):
     """ρ for a sweep of ``levels`` steps: its intermediate step ℓ writes ring phase (ℓ + ρ) mod 8. Step ℓ reads
     phase ℓ − 1 of the ring and writes phase ℓ, 512 B away (and v 2 KiB from u): only the first step, which
     reads the input, and the last, which writes the output, depend on where those lie. The ρ returned puts the
     rows of the first intermediate step farthest from the sources' and those of the last farthest from the
-    targets' (modulo :data:`PAGE`)."""
+    targets' (modulo :data:`PAGE`). The offsets are :func:`_offset` values (tuples for u and v); a run of
+    sweeps alternates between two pairs of buffers, so the answers are cached."""
     if levels < 2:
         return 0
 
     def phase_offsets(level, rotation):
-        start = _offset(ring) + (level + rotation) % RING_PHASES * PAGE // RING_PHASES
+        start = ring_offset + (level + rotation) % RING_PHASES * PAGE // RING_PHASES
         return [start % PAGE, (start + PAGE // 2) % PAGE]
 
     def nearest(rotation):
-        pairs = [(a, _offset(b)) for a in phase_offsets(1, rotation) for b in sources]
-        pairs += [(a, _offset(b)) for a in phase_offsets(levels - 1, rotation) for b in targets]
+        pairs = [(a, b) for a in phase_offsets(1, rotation) for b in source_offsets]
+        pairs += [(a, b) for a in phase_offsets(levels - 1, rotation) for b in target_offsets]
         return min(min((a - b) % PAGE, (b - a) % PAGE) for a, b in pairs)
 
     return max(range(RING_PHASES), key=nearest)

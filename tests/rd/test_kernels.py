@@ -192,9 +192,10 @@ def test_the_ring_rotation_keeps_the_first_and_last_ring_rows_farthest_from_the_
         return min([_distance(_page_offset(a), _page_offset(b)) for a in first for b in sources]
                    + [_distance(_page_offset(a), _page_offset(b)) for a in last for b in targets])
 
-    chosen = kernels._ring_rotation(ring, sources, targets, levels)
+    offsets = [tuple(_page_offset(a) for a in pair) for pair in (sources, targets)]
+    chosen = kernels._ring_rotation(_page_offset(ring), *offsets, levels)
     assert nearest(chosen) == max(nearest(rotation) for rotation in range(kernels.RING_PHASES))
-    assert kernels._ring_rotation(ring, sources, targets, 1) == 0  # one step: no ring
+    assert kernels._ring_rotation(_page_offset(ring), *offsets, 1) == 0  # one step: no ring
 
 
 def _doubling(field, D=0.5):
