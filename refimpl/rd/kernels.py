@@ -212,13 +212,14 @@ def _ring(slabs, nx, dtype):
 
     Phase c (0 <= c < :data:`RING_PHASES`) holds rows c, c + 8, c + 16 of a field, which start
     c × 512 B after the field's start modulo :data:`PAGE`: the row stride is the first one at least a row
-    of ``nx`` cells that is 512 B past a multiple of 4 KiB. With the 4 rows that follow, a field takes
-    28 strides ≡ 2 KiB (mod 4 KiB), so the v rows of a phase start 2 KiB from its u rows, and slabs start at
-    the same offset. Only the rows in use are touched.
+    of ``nx`` cells that is 512 B past a multiple of 4 KiB. With the 4 unused rows that follow, a field takes
+    28 strides = 3.5 pages ≡ 2 KiB (mod 4 KiB), so the v rows of a phase start 2 KiB from its u rows, and
+    slabs start at the same offset. Only the rows in use are touched.
     """
     itemsize, phase = np.dtype(dtype).itemsize, PAGE // RING_PHASES
     stride = -(-(nx * itemsize - phase) // PAGE) * PAGE + phase
-    return _at_offset((slabs, 2, 3 * RING_PHASES + 4, stride // itemsize), dtype, 0)
+    rows = 3 * RING_PHASES + RING_PHASES // 2  # (3 + 1/2) × RING_PHASES × phase ≡ PAGE / 2
+    return _at_offset((slabs, 2, rows, stride // itemsize), dtype, 0)
 
 
 @functools.lru_cache(maxsize=64)
